@@ -1,0 +1,112 @@
+//! Where the maintenance state lives.
+//!
+//! A [`StateBackend`] stores one [`MaintenanceState`]. Requests never call it:
+//! the [`MaintenanceMode`](crate::MaintenanceMode) handle keeps an in-memory
+//! snapshot that a background refresher updates, either by polling
+//! ([`StateBackend::poll_interval`]) or when the backend pushes a change
+//! ([`StateBackend::subscribe`]).
+
+use std::{io, path::PathBuf, time::Duration};
+
+use async_trait::async_trait;
+
+use crate::state::{MaintenanceState, StateFormatError};
+
+mod local_file;
+mod memory;
+
+pub use local_file::LocalFileBackend;
+pub use memory::MemoryBackend;
+
+/// A store for the maintenance state. Implement it to keep the state somewhere
+/// of your own; the crate ships [`LocalFileBackend`] and [`MemoryBackend`].
+///
+/// Both methods are async and fallible so that networked stores fit; a failing
+/// `get` makes the handle fall back to `state_backend_fallback_value`, a failing
+/// `set` is returned to the caller.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use maint_actix::{BackendError, MaintenanceState, StateBackend};
+/// use std::sync::Mutex;
+///
+/// #[derive(Debug, Default)]
+/// struct Mine(Mutex<MaintenanceState>);
+///
+/// #[async_trait]
+/// impl StateBackend for Mine {
+///     async fn get(&self) -> Result<MaintenanceState, BackendError> {
+///         Ok(self.0.lock().unwrap().clone())
+///     }
+///     async fn set(&self, state: &MaintenanceState) -> Result<(), BackendError> {
+///         *self.0.lock().unwrap() = state.clone();
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait StateBackend: Send + Sync + std::fmt::Debug + 'static {
+    /// Reads the stored state. A store that holds nothing yet reads as [`MaintenanceState::Off`].
+    async fn get(&self) -> Result<MaintenanceState, BackendError>;
+
+    /// Stores `state`, replacing what was there. It must be visible to `get` once this returns.
+    async fn set(&self, state: &MaintenanceState) -> Result<(), BackendError>;
+
+    /// How often the refresher re-reads the store to see changes made elsewhere
+    /// (`None`: never, all changes arrive through [`subscribe`](Self::subscribe)).
+    fn poll_interval(&self) -> Option<Duration> {
+        Some(Duration::from_millis(50))
+    }
+
+    /// A channel the store signals on when the state may have changed (a push,
+    /// such as a pub/sub message), so the refresher reads it at once. Each call
+    /// returns a new receiver. `None` (the default): the store never pushes.
+    fn subscribe(&self) -> Option<tokio::sync::watch::Receiver<()>> {
+        None
+    }
+
+    /// A short human description for logs and errors, e.g. the file path.
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+/// Why a backend could not read or write the state.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The state file could not be read.
+    #[error("cannot read the maintenance state file {}: {source}", path.display())]
+    Read {
+        /// Full path of the file.
+        path: PathBuf,
+        /// The OS reason.
+        #[source]
+        source: io::Error,
+    },
+    /// The state file could not be written.
+    #[error("cannot write the maintenance state file {}: {source}", path.display())]
+    Write {
+        /// Full path of the file.
+        path: PathBuf,
+        /// The OS reason.
+        #[source]
+        source: io::Error,
+    },
+    /// The stored text is not a state.
+    #[error("corrupted maintenance state in {location}: {source}")]
+    Corrupted {
+        /// Where the text was read (a path, a key).
+        location: String,
+        /// What is wrong with it.
+        #[source]
+        source: StateFormatError,
+    },
+    /// The store could not be reached (networked backends).
+    #[error("maintenance state backend {backend} is unavailable: {reason}")]
+    Unavailable {
+        /// Which backend.
+        backend: String,
+        /// Why.
+        reason: String,
+    },
+}

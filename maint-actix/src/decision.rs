@@ -1,0 +1,557 @@
+//! The per-request decision, django-maintenance-mode's `need_maintenance_response()`.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use regex::RegexSet;
+
+use crate::{settings::SettingsError, user::MaintenanceUser};
+
+/// A handler's own say on maintenance, set by `#[maintenance_off]` / `#[maintenance_on]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Force {
+    /// Always served, even during maintenance.
+    Off,
+    /// Always the maintenance response, even when maintenance is off.
+    On,
+}
+
+/// What the decision reads of a request. Each method is called only when its
+/// step is reached, so a request pays only for the steps it gets to.
+pub(crate) trait RequestFacts {
+    /// The request path (Django's `path_info`).
+    fn path(&self) -> &str;
+    /// The `Host` the request was sent to, for comparing absolute redirect URLs.
+    fn host(&self) -> Option<&str>;
+    /// Whether the request is for the toggle-off route.
+    fn is_toggle_off_route(&self) -> bool;
+    /// The user, or `None` when there is no user source at all.
+    fn user(&mut self) -> Option<MaintenanceUser>;
+    /// Logs the user out.
+    fn logout(&mut self);
+    /// The client IP as text (Django compares strings), if known.
+    fn client_ip(&mut self) -> Option<String>;
+}
+
+/// The compiled exemption settings: everything steps 3–9 need, built once.
+#[derive(Debug, Default)]
+pub(crate) struct Exemptions {
+    pub(crate) ignore_anonymous_user: bool,
+    pub(crate) ignore_authenticated_user: bool,
+    pub(crate) ignore_staff: bool,
+    pub(crate) ignore_superuser: bool,
+    pub(crate) logout_authenticated_user: bool,
+    pub(crate) logout_staff_user: Option<bool>,
+    pub(crate) logout_superuser: Option<bool>,
+    pub(crate) admin_url: Option<String>,
+    pub(crate) running_tests: bool,
+    pub(crate) ip_addresses: Option<RegexSet>,
+    pub(crate) ip_networks: Vec<IpNet>,
+    pub(crate) urls: Option<RegexSet>,
+    pub(crate) redirect_target: Option<RedirectTarget>,
+}
+
+/// Where `redirect_url` points, reduced to what tells whether a request is for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RedirectTarget {
+    /// `None` for a relative URL (this host), else the URL's authority.
+    host: Option<String>,
+    path: String,
+}
+
+impl RedirectTarget {
+    /// Parses `redirect_url`; only the path (and host, when absolute) matter.
+    pub(crate) fn parse(url: &str) -> Result<Self, SettingsError> {
+        let invalid = |reason: &str| SettingsError::InvalidValue {
+            key: "redirect_url",
+            reason: format!("{url:?}: {reason}"),
+        };
+        let uri: actix_web::http::Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+        if uri.scheme().is_none() && !url.starts_with('/') {
+            return Err(invalid("must be an absolute URL or a path starting with /"));
+        }
+        Ok(Self {
+            host: uri.authority().map(|a| a.as_str().to_ascii_lowercase()),
+            path: uri.path().to_owned(),
+        })
+    }
+
+    fn is_requested_by(&self, path: &str, request_host: Option<&str>) -> bool {
+        if path != self.path {
+            return false;
+        }
+        match &self.host {
+            None => true,
+            Some(host) => request_host.is_some_and(|h| h.eq_ignore_ascii_case(host)),
+        }
+    }
+}
+
+impl Exemptions {
+    /// django-maintenance-mode's `need_maintenance_response()`: `true` when the
+    /// request gets the maintenance response instead of its handler. The steps
+    /// run in Django's order and stop at the first that decides; `maintenance_on`
+    /// is asked only when no handler attribute decides.
+    pub(crate) fn need_maintenance_response(
+        &self,
+        force: Option<Force>,
+        maintenance_on: impl FnOnce() -> bool,
+        req: &mut impl RequestFacts,
+    ) -> bool {
+        match force {
+            Some(Force::Off) => return false,
+            Some(Force::On) => return true,
+            None => {}
+        }
+        if !maintenance_on() {
+            return false;
+        }
+        let served = req.is_toggle_off_route()
+            || self.exempts_user(req)
+            || self.exempts_admin_site(req.path())
+            || self.running_tests
+            || self.exempts_client_ip(req)
+            || self.exempts_url(req.path())
+            || self.is_redirect_target(req);
+        !served
+    }
+
+    fn cares_about_users(&self) -> bool {
+        self.ignore_anonymous_user
+            || self.ignore_authenticated_user
+            || self.ignore_staff
+            || self.ignore_superuser
+            || self.logout_authenticated_user
+            || self.logout_staff_user == Some(true)
+            || self.logout_superuser == Some(true)
+    }
+
+    fn exempts_user(&self, req: &mut impl RequestFacts) -> bool {
+        if !self.cares_about_users() {
+            return false;
+        }
+        let Some(mut user) = req.user() else {
+            return false;
+        };
+        if user.must_log_out(
+            self.logout_authenticated_user,
+            self.logout_staff_user,
+            self.logout_superuser,
+        ) {
+            req.logout();
+            user = MaintenanceUser::anonymous();
+        }
+        (self.ignore_anonymous_user && !user.is_authenticated)
+            || (self.ignore_authenticated_user && user.is_authenticated)
+            || (self.ignore_staff && user.is_staff)
+            || (self.ignore_superuser && user.is_superuser)
+    }
+
+    fn exempts_admin_site(&self, path: &str) -> bool {
+        let Some(admin_url) = &self.admin_url else {
+            return false;
+        };
+        // Django compares `path + "/"` so that `/admin` counts as under `/admin/`.
+        path.starts_with(admin_url.as_str())
+            || (!path.ends_with('/') && admin_url.strip_prefix(path) == Some("/"))
+    }
+
+    fn exempts_client_ip(&self, req: &mut impl RequestFacts) -> bool {
+        if self.ip_addresses.is_none() && self.ip_networks.is_empty() {
+            return false;
+        }
+        let Some(ip) = req.client_ip() else {
+            return false;
+        };
+        if self
+            .ip_addresses
+            .as_ref()
+            .is_some_and(|set| set.is_match(&ip))
+        {
+            return true;
+        }
+        !self.ip_networks.is_empty()
+            && ip
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| self.ip_networks.iter().any(|net| net.contains(&ip)))
+    }
+
+    fn exempts_url(&self, path: &str) -> bool {
+        self.urls.as_ref().is_some_and(|set| set.is_match(path))
+    }
+
+    fn is_redirect_target(&self, req: &mut impl RequestFacts) -> bool {
+        self.redirect_target
+            .as_ref()
+            .is_some_and(|target| target.is_requested_by(req.path(), req.host()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::compile_anchored;
+
+    /// A request described by its facts, recording what the decision asked.
+    #[derive(Default)]
+    struct Facts {
+        path: String,
+        host: Option<String>,
+        toggle_off: bool,
+        user: Option<MaintenanceUser>,
+        ip: Option<String>,
+        logged_out: bool,
+        user_asked: bool,
+        ip_asked: bool,
+    }
+
+    impl Facts {
+        fn at(path: &str) -> Self {
+            Self {
+                path: path.to_owned(),
+                user: Some(MaintenanceUser::anonymous()),
+                ip: Some("127.0.0.1".to_owned()),
+                ..Self::default()
+            }
+        }
+        fn user(mut self, user: MaintenanceUser) -> Self {
+            self.user = Some(user);
+            self
+        }
+        fn ip(mut self, ip: &str) -> Self {
+            self.ip = Some(ip.to_owned());
+            self
+        }
+    }
+
+    impl RequestFacts for Facts {
+        fn path(&self) -> &str {
+            &self.path
+        }
+        fn host(&self) -> Option<&str> {
+            self.host.as_deref()
+        }
+        fn is_toggle_off_route(&self) -> bool {
+            self.toggle_off
+        }
+        fn user(&mut self) -> Option<MaintenanceUser> {
+            self.user_asked = true;
+            self.user.clone()
+        }
+        fn logout(&mut self) {
+            self.logged_out = true;
+            self.user = Some(MaintenanceUser::anonymous());
+        }
+        fn client_ip(&mut self) -> Option<String> {
+            self.ip_asked = true;
+            self.ip.clone()
+        }
+    }
+
+    fn decide(ex: &Exemptions, facts: &mut Facts) -> bool {
+        ex.need_maintenance_response(None, || true, facts)
+    }
+
+    fn blocked(ex: &Exemptions, mut facts: Facts) -> bool {
+        decide(ex, &mut facts)
+    }
+
+    fn staff() -> MaintenanceUser {
+        MaintenanceUser::authenticated("s").staff()
+    }
+
+    fn superuser() -> MaintenanceUser {
+        MaintenanceUser::authenticated("a").staff().superuser()
+    }
+
+    #[test]
+    fn force_off_serves_even_during_maintenance() {
+        let ex = Exemptions::default();
+        assert!(!ex.need_maintenance_response(Some(Force::Off), || true, &mut Facts::at("/")));
+    }
+
+    #[test]
+    fn force_on_beats_the_state_and_every_exemption() {
+        let ex = Exemptions {
+            ignore_anonymous_user: true,
+            urls: compile_anchored("ignore_urls", &["/".into()]).unwrap(),
+            ..Default::default()
+        };
+        let mut facts = Facts::at("/");
+        facts.toggle_off = true;
+        let state_read = std::cell::Cell::new(false);
+        let on = || {
+            state_read.set(true);
+            false
+        };
+        assert!(ex.need_maintenance_response(Some(Force::On), on, &mut facts));
+        assert!(
+            !state_read.get(),
+            "a forced handler does not read the state"
+        );
+    }
+
+    #[test]
+    fn maintenance_off_serves_without_looking_at_the_request() {
+        let ex = Exemptions {
+            ignore_staff: true,
+            ..ips(&[".*"])
+        };
+        let mut facts = Facts::at("/");
+        assert!(!ex.need_maintenance_response(None, || false, &mut facts));
+        assert!(!facts.user_asked && !facts.ip_asked);
+    }
+
+    #[test]
+    fn nothing_exempt_by_default() {
+        let ex = Exemptions::default();
+        let mut facts = Facts::at("/").user(superuser());
+        assert!(decide(&ex, &mut facts));
+        assert!(
+            !facts.user_asked,
+            "no user setting, so the user is not read"
+        );
+        assert!(!facts.ip_asked, "no IP setting, so the IP is not resolved");
+    }
+
+    #[test]
+    fn toggle_off_route_is_served() {
+        let ex = Exemptions::default();
+        let mut facts = Facts::at("/maintenance-mode/off/");
+        facts.toggle_off = true;
+        assert!(!decide(&ex, &mut facts));
+        assert!(blocked(&ex, Facts::at("/maintenance-mode/off/")));
+    }
+
+    #[test]
+    fn ignore_anonymous_user() {
+        let ex = Exemptions {
+            ignore_anonymous_user: true,
+            ..Default::default()
+        };
+        assert!(!blocked(&ex, Facts::at("/")));
+        assert!(blocked(
+            &ex,
+            Facts::at("/").user(MaintenanceUser::authenticated("u"))
+        ));
+        assert!(blocked(&Exemptions::default(), Facts::at("/")));
+    }
+
+    #[test]
+    fn ignore_authenticated_user() {
+        let ex = Exemptions {
+            ignore_authenticated_user: true,
+            ..Default::default()
+        };
+        assert!(!blocked(
+            &ex,
+            Facts::at("/").user(MaintenanceUser::authenticated("u"))
+        ));
+        assert!(blocked(&ex, Facts::at("/")));
+    }
+
+    #[test]
+    fn ignore_staff() {
+        let ex = Exemptions {
+            ignore_staff: true,
+            ..Default::default()
+        };
+        assert!(!blocked(&ex, Facts::at("/").user(staff())));
+        assert!(blocked(
+            &ex,
+            Facts::at("/").user(MaintenanceUser::authenticated("u"))
+        ));
+    }
+
+    #[test]
+    fn ignore_superuser() {
+        let ex = Exemptions {
+            ignore_superuser: true,
+            ..Default::default()
+        };
+        assert!(!blocked(&ex, Facts::at("/").user(superuser())));
+        assert!(blocked(&ex, Facts::at("/").user(staff())));
+    }
+
+    #[test]
+    fn no_user_source_skips_the_user_step() {
+        let ex = Exemptions {
+            ignore_anonymous_user: true,
+            ..Default::default()
+        };
+        let mut facts = Facts::at("/");
+        facts.user = None;
+        assert!(decide(&ex, &mut facts));
+    }
+
+    #[test]
+    fn logout_happens_before_the_user_exemptions() {
+        let ex = Exemptions {
+            ignore_superuser: true,
+            logout_authenticated_user: true,
+            ..Default::default()
+        };
+        let mut facts = Facts::at("/").user(superuser());
+        assert!(
+            decide(&ex, &mut facts),
+            "logged out, so no longer a superuser"
+        );
+        assert!(facts.logged_out);
+    }
+
+    #[test]
+    fn logout_superuser_false_keeps_superusers_in() {
+        let ex = Exemptions {
+            ignore_superuser: true,
+            logout_authenticated_user: true,
+            logout_superuser: Some(false),
+            ..Default::default()
+        };
+        let mut facts = Facts::at("/").user(superuser());
+        assert!(!decide(&ex, &mut facts));
+        assert!(!facts.logged_out);
+    }
+
+    #[test]
+    fn logout_staff_user_only() {
+        let ex = Exemptions {
+            logout_staff_user: Some(true),
+            ..Default::default()
+        };
+        let mut facts = Facts::at("/").user(staff());
+        assert!(decide(&ex, &mut facts));
+        assert!(facts.logged_out);
+        let mut plain = Facts::at("/").user(MaintenanceUser::authenticated("u"));
+        assert!(decide(&ex, &mut plain));
+        assert!(!plain.logged_out);
+    }
+
+    #[test]
+    fn logged_out_user_counts_as_anonymous() {
+        let ex = Exemptions {
+            ignore_anonymous_user: true,
+            logout_authenticated_user: true,
+            ..Default::default()
+        };
+        let mut facts = Facts::at("/").user(MaintenanceUser::authenticated("u"));
+        assert!(!decide(&ex, &mut facts));
+        assert!(facts.logged_out);
+    }
+
+    fn admin(url: &str) -> Exemptions {
+        Exemptions {
+            admin_url: Some(url.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ignore_admin_site_with_and_without_slash() {
+        let ex = admin("/admin/");
+        assert!(!blocked(&ex, Facts::at("/admin/")));
+        assert!(!blocked(&ex, Facts::at("/admin")));
+        assert!(!blocked(&ex, Facts::at("/admin/users/1")));
+        assert!(blocked(&ex, Facts::at("/")));
+        assert!(blocked(&ex, Facts::at("/administrator")));
+        assert!(blocked(&ex, Facts::at("/adm")));
+        assert!(blocked(&Exemptions::default(), Facts::at("/admin/")));
+    }
+
+    #[test]
+    fn ignore_tests() {
+        let ex = Exemptions {
+            running_tests: true,
+            ..Default::default()
+        };
+        assert!(!blocked(&ex, Facts::at("/")));
+    }
+
+    fn ips(patterns: &[&str]) -> Exemptions {
+        let patterns: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
+        Exemptions {
+            ip_addresses: compile_anchored("ignore_ip_addresses", &patterns).unwrap(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ignore_ip_addresses_match_at_the_start() {
+        let ex = ips(&[r"127\.0\.0\.1", r"10\.0\."]);
+        assert!(!blocked(&ex, Facts::at("/").ip("127.0.0.1")));
+        assert!(!blocked(&ex, Facts::at("/").ip("10.0.3.4")));
+        assert!(blocked(&ex, Facts::at("/").ip("192.168.10.0.5")));
+        assert!(blocked(&ex, Facts::at("/").ip("1.2.3.4")));
+    }
+
+    #[test]
+    fn unknown_client_ip_is_not_exempt() {
+        let ex = ips(&[".*"]);
+        let mut facts = Facts::at("/");
+        facts.ip = None;
+        assert!(decide(&ex, &mut facts));
+    }
+
+    #[test]
+    fn ignore_ip_networks() {
+        let ex = Exemptions {
+            ip_networks: vec!["10.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()],
+            ..Default::default()
+        };
+        assert!(!blocked(&ex, Facts::at("/").ip("10.200.0.1")));
+        assert!(!blocked(&ex, Facts::at("/").ip("fd12::1")));
+        assert!(blocked(&ex, Facts::at("/").ip("11.0.0.1")));
+    }
+
+    #[test]
+    fn ignore_urls_match_at_the_start_of_the_path() {
+        let ex = Exemptions {
+            urls: compile_anchored("ignore_urls", &["/api/".into(), "/health$".into()]).unwrap(),
+            ..Default::default()
+        };
+        assert!(!blocked(&ex, Facts::at("/api/v1")));
+        assert!(!blocked(&ex, Facts::at("/health")));
+        assert!(blocked(&ex, Facts::at("/health/deep")));
+        assert!(blocked(&ex, Facts::at("/v1/api/")));
+    }
+
+    #[test]
+    fn redirect_target_path_is_served() {
+        let ex = Exemptions {
+            redirect_target: Some(RedirectTarget::parse("/maintenance/").unwrap()),
+            ..Default::default()
+        };
+        assert!(!blocked(&ex, Facts::at("/maintenance/")));
+        assert!(blocked(&ex, Facts::at("/maintenance/x")));
+        assert!(blocked(&ex, Facts::at("/")));
+    }
+
+    #[test]
+    fn absolute_redirect_target_is_served_only_on_its_host() {
+        let ex = Exemptions {
+            redirect_target: Some(RedirectTarget::parse("https://example.com/down?x=1").unwrap()),
+            ..Default::default()
+        };
+        let mut same = Facts::at("/down");
+        same.host = Some("Example.com".into());
+        assert!(!decide(&ex, &mut same));
+        let mut other = Facts::at("/down");
+        other.host = Some("status.example.org".into());
+        assert!(decide(&ex, &mut other));
+    }
+
+    #[test]
+    fn redirect_url_must_be_a_url_or_path() {
+        assert!(RedirectTarget::parse("maintenance").is_err());
+        let err = RedirectTarget::parse("http://exa mple.com/").unwrap_err();
+        assert!(err.to_string().contains("redirect_url"));
+    }
+
+    #[test]
+    fn earlier_steps_win_and_later_ones_are_not_evaluated() {
+        let mut ex = ips(&[".*"]);
+        ex.ignore_anonymous_user = true;
+        let mut facts = Facts::at("/");
+        assert!(!decide(&ex, &mut facts));
+        assert!(!facts.ip_asked);
+    }
+}

@@ -1,0 +1,411 @@
+//! [`MaintenanceMode`], the cheap-to-clone handle: read and set the state, build the middleware.
+
+use std::{
+    fmt,
+    future::{Ready, ready},
+    sync::{Arc, Weak},
+    thread,
+    time::Duration,
+};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use arc_swap::ArcSwap;
+use jiff::Timestamp;
+
+use crate::{
+    backend::{BackendError, LocalFileBackend, MemoryBackend, StateBackend},
+    builder::MaintenanceModeBuilder,
+    client_ip::TrustedProxies,
+    decision::Exemptions,
+    response::Responder,
+    settings::{MaintenanceSettings, SettingsError, StateBackendKind},
+    state::{MaintenanceState, ScheduleError},
+    user::MaintenanceUser,
+};
+
+/// Why the state could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The `mode` setting fixes the state (Django raises `ImproperlyConfigured`).
+    #[error(
+        "maintenance mode is fixed to {} by the `mode` setting and cannot be changed; remove `mode` to use the state backend",
+        if *.0 { "on" } else { "off" }
+    )]
+    FixedBySettings(bool),
+    /// The requested schedule is not valid.
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    /// The backend failed to store the state.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// Hook: the client IP as text, replacing the built-in peer/proxy resolution
+/// (Django's `MAINTENANCE_MODE_GET_CLIENT_IP_ADDRESS`).
+pub type ClientIpHook = Arc<dyn Fn(&HttpRequest) -> Option<String> + Send + Sync>;
+/// Hook: the request's user, replacing the session lookup; `None` falls back to the
+/// session (Django's `MAINTENANCE_MODE_GET_AUTHENTICATED_USER`).
+pub type UserHook = Arc<dyn Fn(&HttpRequest) -> Option<MaintenanceUser> + Send + Sync>;
+
+/// The state as the middleware sees it: what the backend last said (or the fallback).
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) state: MaintenanceState,
+    /// Why the backend could not be read, when `state` is the fallback value.
+    pub(crate) problem: Option<String>,
+    /// Bodies rendered for this state, reused until the state changes.
+    pub(crate) rendered: crate::response::RenderedBodies,
+}
+
+impl Snapshot {
+    fn new(state: MaintenanceState, problem: Option<String>) -> Self {
+        Self {
+            state,
+            problem,
+            rendered: Default::default(),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) settings: MaintenanceSettings,
+    pub(crate) backend: Arc<dyn StateBackend>,
+    pub(crate) snapshot: ArcSwap<Snapshot>,
+    /// Serializes backend reads and writes so a refresh that read before a `set`
+    /// cannot overwrite the newer snapshot.
+    io_lock: tokio::sync::Mutex<()>,
+    pub(crate) exemptions: Exemptions,
+    pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) client_ip_hook: Option<ClientIpHook>,
+    pub(crate) user_hook: Option<UserHook>,
+    pub(crate) responder: Responder,
+    /// Dropped with the handle, which tells the refresher thread to end.
+    _stop_refresher: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The maintenance-mode handle: cheap to clone (an `Arc`), shared by the
+/// middleware, handlers, routes and commands of one app.
+///
+/// - [`is_on`](Self::is_on) is Django's `get_maintenance_mode()`: it reads an
+///   in-memory snapshot, never the backend.
+/// - [`set`](Self::set) / [`set_maintenance_mode`](Self::set_maintenance_mode) /
+///   [`schedule`](Self::schedule) are `set_maintenance_mode(...)`.
+/// - [`middleware`](Self::middleware) gives the actix-web middleware.
+/// - Handlers extract it as an argument (it implements [`FromRequest`]).
+///
+/// ```
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let maint = MaintenanceMode::new(
+///     MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
+/// )?;
+/// assert!(!maint.is_on());
+/// maint.set_maintenance_mode_blocking(true)?;
+/// assert!(maint.is_on());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MaintenanceMode {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for MaintenanceMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MaintenanceMode")
+            .field("backend", &self.inner.backend.describe())
+            .field("state", &self.inner.snapshot.load().state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MaintenanceMode {
+    /// A handle for `settings` with no hooks. See [`builder`](Self::builder) for hooks.
+    pub fn new(settings: MaintenanceSettings) -> Result<Self, SettingsError> {
+        Self::builder(settings).build()
+    }
+
+    /// A builder, for hooks, templates and custom backends.
+    pub fn builder(settings: MaintenanceSettings) -> MaintenanceModeBuilder {
+        MaintenanceModeBuilder::new(settings)
+    }
+
+    /// Whether maintenance is in effect now (Django's `get_maintenance_mode()`):
+    /// the fixed `mode`, else the backend's state, following a schedule's clock.
+    /// No I/O: the state is an in-memory snapshot.
+    pub fn is_on(&self) -> bool {
+        self.inner.snapshot.load().state.is_active()
+    }
+
+    /// The stored state as last read (or the fallback when it could not be read).
+    pub fn state(&self) -> MaintenanceState {
+        self.inner.snapshot.load().state.clone()
+    }
+
+    /// Why the backend could not be read, while the fallback value is in use.
+    pub fn backend_problem(&self) -> Option<String> {
+        self.inner.snapshot.load().problem.clone()
+    }
+
+    /// The settings this handle was built from.
+    pub fn settings(&self) -> &MaintenanceSettings {
+        &self.inner.settings
+    }
+
+    /// The state backend, e.g. for its [`describe`](StateBackend::describe).
+    pub fn backend(&self) -> &Arc<dyn StateBackend> {
+        &self.inner.backend
+    }
+
+    /// Stores `state` and makes it this process's snapshot at once. Other
+    /// processes see it at their next refresh. A schedule is checked as Django
+    /// checks one (start before end, end in the future).
+    pub async fn set(&self, state: MaintenanceState) -> Result<(), StateError> {
+        self.refuse_when_fixed()?;
+        if let MaintenanceState::Scheduled(schedule) = &state {
+            MaintenanceState::scheduled(schedule.start, schedule.end, Timestamp::now())?;
+        }
+        self.store(state).await
+    }
+
+    /// Django's `set_maintenance_mode(value)`.
+    pub async fn set_maintenance_mode(&self, on: bool) -> Result<(), StateError> {
+        self.set(MaintenanceState::from_bool(on)).await
+    }
+
+    /// Django's `set_maintenance_mode(True, start=..., end=...)`.
+    pub async fn schedule(
+        &self,
+        start: Option<Timestamp>,
+        end: Option<Timestamp>,
+    ) -> Result<(), StateError> {
+        self.refuse_when_fixed()?;
+        let state = MaintenanceState::scheduled(start, end, Timestamp::now())?;
+        self.store(state).await
+    }
+
+    /// [`set`](Self::set), blocking the calling thread; for synchronous code
+    /// such as commands, tests and scripts.
+    pub fn set_blocking(&self, state: MaintenanceState) -> Result<(), StateError> {
+        pollster::block_on(self.set(state))
+    }
+
+    /// [`set_maintenance_mode`](Self::set_maintenance_mode), blocking the calling thread.
+    pub fn set_maintenance_mode_blocking(&self, on: bool) -> Result<(), StateError> {
+        pollster::block_on(self.set_maintenance_mode(on))
+    }
+
+    /// Reads the backend now instead of waiting for the next refresh.
+    pub async fn reload(&self) {
+        self.inner.refresh().await;
+    }
+
+    /// Stores `state` without the schedule checks: for restoring a value that
+    /// was stored before (a schedule may have ended since).
+    pub(crate) async fn store(&self, state: MaintenanceState) -> Result<(), StateError> {
+        self.refuse_when_fixed()?;
+        let _io = self.inner.io_lock.lock().await;
+        self.inner.backend.set(&state).await?;
+        tracing::info!(state = %state, backend = %self.inner.backend.describe(), "maintenance state set");
+        self.inner
+            .snapshot
+            .store(Arc::new(Snapshot::new(state, None)));
+        Ok(())
+    }
+
+    fn refuse_when_fixed(&self) -> Result<(), StateError> {
+        match self.inner.settings.mode {
+            Some(mode) => Err(StateError::FixedBySettings(mode)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Inner {
+    async fn refresh(&self) {
+        let _io = self.io_lock.lock().await;
+        let read = self.backend.get().await;
+        self.apply_read(read);
+    }
+
+    /// Replaces the snapshot when what the backend says changed, logging each
+    /// change once: a corrupted file is reported when it appears, not per poll.
+    fn apply_read(&self, read: Result<MaintenanceState, BackendError>) {
+        let fallback = self.settings.state_backend_fallback_value;
+        let (state, problem) = match read {
+            Ok(state) => (state, None),
+            Err(error) => (
+                MaintenanceState::from_bool(fallback),
+                Some(error.to_string()),
+            ),
+        };
+        let current = self.snapshot.load();
+        if current.state == state && current.problem == problem {
+            return;
+        }
+        match (&problem, &current.problem) {
+            (Some(problem), _) => tracing::warn!(
+                error = %problem,
+                fallback = %state,
+                "maintenance state unreadable; using state_backend_fallback_value"
+            ),
+            (None, Some(_)) => {
+                tracing::info!(state = %state, "maintenance state readable again")
+            }
+            (None, None) => tracing::info!(state = %state, "maintenance state changed"),
+        }
+        self.snapshot.store(Arc::new(Snapshot::new(state, problem)));
+    }
+}
+
+/// Creates the backend that `state_backend` names.
+pub(crate) fn backend_from_settings(
+    settings: &MaintenanceSettings,
+) -> Result<Arc<dyn StateBackend>, SettingsError> {
+    match settings.state_backend {
+        StateBackendKind::LocalFile => Ok(Arc::new(LocalFileBackend::new(
+            settings.state_file_path.clone(),
+        ))),
+        StateBackendKind::Memory => Ok(Arc::new(MemoryBackend::new())),
+        StateBackendKind::Redis => Err(SettingsError::Backend {
+            key: "state_backend",
+            reason: "the redis backend is not available in this build of maint-actix".to_owned(),
+        }),
+    }
+}
+
+/// Everything [`MaintenanceModeBuilder::build`] has checked and compiled.
+pub(crate) struct Parts {
+    pub(crate) settings: MaintenanceSettings,
+    pub(crate) backend: Arc<dyn StateBackend>,
+    pub(crate) exemptions: Exemptions,
+    pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) client_ip_hook: Option<ClientIpHook>,
+    pub(crate) user_hook: Option<UserHook>,
+    pub(crate) responder: Responder,
+}
+
+impl MaintenanceMode {
+    /// Reads the initial state and, unless `mode` fixes it, starts the refresher.
+    pub(crate) fn start(parts: Parts) -> Self {
+        let initial = match parts.settings.mode {
+            Some(mode) => Snapshot::new(MaintenanceState::from_bool(mode), None),
+            None => Snapshot::new(MaintenanceState::Off, None),
+        };
+        let watches = parts.settings.mode.is_none()
+            && (parts.backend.poll_interval().is_some() || parts.backend.subscribe().is_some());
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let inner = Arc::new(Inner {
+            settings: parts.settings,
+            backend: parts.backend,
+            snapshot: ArcSwap::from_pointee(initial),
+            io_lock: tokio::sync::Mutex::new(()),
+            exemptions: parts.exemptions,
+            trusted_proxies: parts.trusted_proxies,
+            client_ip_hook: parts.client_ip_hook,
+            user_hook: parts.user_hook,
+            responder: parts.responder,
+            _stop_refresher: watches.then_some(stop),
+        });
+        if inner.settings.mode.is_none() {
+            pollster::block_on(inner.refresh());
+        }
+        if watches {
+            spawn_refresher(Arc::downgrade(&inner), stopped);
+        }
+        Self { inner }
+    }
+}
+
+/// Keeps the snapshot current in a thread of its own, so requests never wait
+/// on the backend and the refresher runs whichever runtime the app uses.
+fn spawn_refresher(inner: Weak<Inner>, stopped: tokio::sync::oneshot::Receiver<()>) {
+    let spawned = thread::Builder::new()
+        .name("maint-refresher".to_owned())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    tracing::error!(%error, "cannot start the maintenance state refresher");
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                tokio::select! {
+                    _ = stopped => {}
+                    _ = refresh_forever(inner) => {}
+                }
+            });
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the maintenance state refresher thread");
+    }
+}
+
+async fn refresh_forever(weak: Weak<Inner>) {
+    let Some(inner) = weak.upgrade() else { return };
+    let interval = inner.backend.poll_interval();
+    let mut changes = inner.backend.subscribe();
+    // A change made between the initial read and this subscription is caught by this read.
+    inner.refresh().await;
+    drop(inner);
+    loop {
+        wait_for_change(interval, changes.as_mut()).await;
+        let Some(inner) = weak.upgrade() else { return };
+        inner.refresh().await;
+    }
+}
+
+async fn wait_for_change(
+    interval: Option<Duration>,
+    changes: Option<&mut tokio::sync::watch::Receiver<()>>,
+) {
+    let tick = async {
+        match interval {
+            Some(interval) => tokio::time::sleep(interval).await,
+            None => std::future::pending().await,
+        }
+    };
+    let push = async {
+        match changes {
+            // A closed channel means no more pushes; polling carries on.
+            Some(changes) => {
+                if changes.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tick => {}
+        _ = push => {}
+    }
+}
+
+/// Handlers take the handle as an argument. It is found in the app data
+/// (`.app_data(maint.clone())` or `web::Data<MaintenanceMode>`); the middleware
+/// also provides it to every request it sees.
+impl FromRequest for MaintenanceMode {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = req
+            .app_data::<MaintenanceMode>()
+            .cloned()
+            .or_else(|| {
+                req.app_data::<web::Data<MaintenanceMode>>()
+                    .map(|data| data.get_ref().clone())
+            })
+            .or_else(|| crate::global::installed().cloned());
+        ready(found.ok_or_else(|| {
+            actix_web::error::ErrorInternalServerError(
+                "MaintenanceMode is not available: wrap the app in its middleware or add it with .app_data()",
+            )
+        }))
+    }
+}

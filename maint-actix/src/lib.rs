@@ -1,0 +1,84 @@
+//! Maintenance mode for [actix-web]: django-maintenance-mode's switch, for
+//! Rust services and for many instances behind one load balancer.
+//!
+//! Flip the switch and every visitor gets a clean `503` page, while staff,
+//! chosen IPs and chosen URLs still get through. The decision runs on every
+//! request, so it is built to cost nearly nothing: the state is an in-memory
+//! snapshot (a background refresher watches the backend), and when maintenance
+//! is off no session, regex or header is looked at.
+//!
+//! - [`MaintenanceSettings`]: every django-maintenance-mode setting, with the
+//!   same names (serde, with unknown keys refused).
+//! - [`MaintenanceMode`]: the cheap-to-clone handle: `is_on()`, `set(...)`,
+//!   `.middleware()`; handlers take it as an argument.
+//! - [`StateBackend`]: where the state lives ([`LocalFileBackend`] reads and
+//!   writes Django's state file, [`MemoryBackend`], or your own).
+//! - [`MaintenanceUser`] and [`user`]: the session user that `ignore_staff` and
+//!   friends look at.
+//! - Process-wide [`get_maintenance_mode`] / [`set_maintenance_mode`] for
+//!   Django-like use.
+//!
+//! # Example
+//!
+//! ```
+//! use actix_web::{App, HttpResponse, test, web};
+//! use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+//!
+//! # actix_web::rt::System::new().block_on(async {
+//! let maint = MaintenanceMode::new(
+//!     MaintenanceSettings::default()
+//!         .state_backend(StateBackendKind::Memory)
+//!         .ignore_urls(["/health$"]),
+//! )?;
+//! let app = test::init_service(
+//!     App::new()
+//!         .route("/", web::get().to(|| async { HttpResponse::Ok().body("Home") }))
+//!         .route("/health", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+//!         .wrap(maint.middleware()),
+//! )
+//! .await;
+//!
+//! maint.set_maintenance_mode(true).await?;
+//! let home = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+//! assert_eq!(home.status(), 503);
+//! let health = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
+//! assert_eq!(health.status(), 200);
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! [actix-web]: https://docs.rs/actix-web
+
+#![warn(missing_docs)]
+
+pub mod backend;
+mod builder;
+mod client_ip;
+mod decision;
+mod global;
+mod handle;
+mod middleware;
+mod response;
+pub mod settings;
+pub mod state;
+mod testing;
+pub mod user;
+
+pub use backend::{BackendError, LocalFileBackend, MemoryBackend, StateBackend};
+pub use builder::MaintenanceModeBuilder;
+pub use decision::Force;
+pub use global::{
+    GlobalError, default_handle, get_maintenance_mode, install, installed, set_maintenance_mode,
+    set_maintenance_state,
+};
+pub use handle::{ClientIpHook, MaintenanceMode, StateError, UserHook};
+pub use middleware::{
+    MaintenanceFuture, MaintenanceMiddleware, MaintenanceService, TOGGLE_OFF_ROUTE_NAME,
+};
+pub use response::{
+    ContextHook, DEFAULT_TEMPLATE, DEFAULT_TEMPLATE_NAME, MaintenanceResponse, ResponseTypeHook,
+};
+pub use settings::{MaintenanceSettings, ResponseType, SettingsError, StateBackendKind};
+pub use state::{MaintenanceState, Schedule, ScheduleError};
+pub use testing::{TESTING_ENV_VAR, running_tests};
+pub use user::MaintenanceUser;

@@ -1,0 +1,332 @@
+//! The maintenance response: a redirect, a Handlebars page, or JSON.
+
+use std::sync::Arc;
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{
+        StatusCode,
+        header::{self, Accept, Header, HeaderValue},
+    },
+    web::Bytes,
+};
+use handlebars::Handlebars;
+use jiff::Timestamp;
+use once_cell::sync::OnceCell;
+use serde_json::{Map, Value};
+
+use crate::{
+    handle::Snapshot,
+    settings::{MaintenanceSettings, ResponseType, SettingsError},
+};
+
+/// Name under which the crate's default page is registered.
+pub const DEFAULT_TEMPLATE_NAME: &str = "503.html";
+
+/// The crate's default maintenance page (Handlebars). Register your own
+/// `503.html` to replace it, or name another with the `template` setting.
+pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/503.html");
+
+/// What an error page says when the template itself fails to render.
+const RENDER_FAILURE_PAGE: &str = "<!DOCTYPE html><title>Down for maintenance</title>\
+    <h1>Down for maintenance</h1><p>This site is undergoing maintenance. Please come back later.</p>";
+
+const NEVER_CACHE: HeaderValue =
+    HeaderValue::from_static("max-age=0, no-cache, no-store, must-revalidate, private");
+
+/// Marks a response as the maintenance response, in its extensions, so loggers
+/// and error reporters can leave it out (as Django's `RequireNotMaintenanceMode503`).
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use maint_actix::MaintenanceResponse;
+///
+/// let res = HttpResponse::Ok().finish();
+/// assert!(!MaintenanceResponse::is(&res));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaintenanceResponse;
+
+impl MaintenanceResponse {
+    /// Whether `res` is a maintenance response.
+    pub fn is<B>(res: &HttpResponse<B>) -> bool {
+        res.extensions().contains::<MaintenanceResponse>()
+    }
+}
+
+/// Hook: template/JSON context for a request (Django's `MAINTENANCE_MODE_GET_CONTEXT`).
+pub type ContextHook = Arc<dyn Fn(&HttpRequest) -> Map<String, Value> + Send + Sync>;
+/// Hook: the response type for a request (Django's `MAINTENANCE_MODE_RESPONSE_TYPE`
+/// given as a function).
+pub type ResponseTypeHook = Arc<dyn Fn(&HttpRequest) -> ResponseType + Send + Sync>;
+
+/// Bodies rendered for one state, kept with the state's snapshot so that a
+/// static page is rendered once and reused until the state changes.
+#[derive(Debug, Default)]
+pub(crate) struct RenderedBodies {
+    html: OnceCell<Bytes>,
+    json: OnceCell<Bytes>,
+}
+
+/// Builds maintenance responses; everything that does not depend on the request is prepared here.
+pub(crate) struct Responder {
+    status: StatusCode,
+    retry_after: u64,
+    redirect: Option<HeaderValue>,
+    response_type: ResponseType,
+    response_type_hook: Option<ResponseTypeHook>,
+    template: String,
+    templates: Handlebars<'static>,
+    context: Map<String, Value>,
+    context_hook: Option<ContextHook>,
+}
+
+/// The response-related parts of the builder.
+pub(crate) struct ResponderParts {
+    pub(crate) templates: Option<Handlebars<'static>>,
+    pub(crate) context: Map<String, Value>,
+    pub(crate) context_hook: Option<ContextHook>,
+    pub(crate) response_type_hook: Option<ResponseTypeHook>,
+}
+
+impl Responder {
+    pub(crate) fn new(
+        settings: &MaintenanceSettings,
+        parts: ResponderParts,
+    ) -> Result<Self, SettingsError> {
+        let status = StatusCode::from_u16(settings.status_code).map_err(|_| {
+            SettingsError::InvalidValue {
+                key: "status_code",
+                reason: format!("{} is not an HTTP status code", settings.status_code),
+            }
+        })?;
+        let redirect = settings
+            .redirect_url
+            .as_deref()
+            .map(|url| {
+                HeaderValue::from_str(url).map_err(|_| SettingsError::InvalidValue {
+                    key: "redirect_url",
+                    reason: format!("{url:?} cannot be a Location header"),
+                })
+            })
+            .transpose()?;
+        let templates = templates_with_default(parts.templates, &settings.template)?;
+        Ok(Self {
+            status,
+            retry_after: settings.retry_after,
+            redirect,
+            response_type: settings.response_type,
+            response_type_hook: parts.response_type_hook,
+            template: settings.template.clone(),
+            templates,
+            context: parts.context,
+            context_hook: parts.context_hook,
+        })
+    }
+
+    /// The maintenance response for `req` in the state of `snapshot`.
+    pub(crate) fn respond(&self, req: &HttpRequest, snapshot: &Snapshot) -> HttpResponse {
+        let mut res = match &self.redirect {
+            Some(location) => HttpResponse::Found()
+                .insert_header((header::LOCATION, location.clone()))
+                .finish(),
+            None => self.page(req, snapshot),
+        };
+        let headers = res.headers_mut();
+        headers.insert(header::CACHE_CONTROL, NEVER_CACHE);
+        if self.redirect.is_none()
+            && let Some(seconds) = self.retry_after_seconds(snapshot, Timestamp::now())
+        {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        res.extensions_mut().insert(MaintenanceResponse);
+        tracing::debug!(
+            maintenance_response = true,
+            status = res.status().as_u16(),
+            path = req.path(),
+            "maintenance response"
+        );
+        res
+    }
+
+    /// `retry_after`, or the seconds left until a schedule's end; `None` when 0.
+    fn retry_after_seconds(&self, snapshot: &Snapshot, now: Timestamp) -> Option<u64> {
+        if self.retry_after == 0 {
+            return None;
+        }
+        let end = snapshot.state.schedule().and_then(|schedule| schedule.end);
+        match end {
+            Some(end) if end > now => {
+                let millis = u64::try_from(end.duration_since(now).as_millis()).unwrap_or(u64::MAX);
+                Some(millis.div_ceil(1000))
+            }
+            _ => Some(self.retry_after),
+        }
+    }
+
+    fn page(&self, req: &HttpRequest, snapshot: &Snapshot) -> HttpResponse {
+        let json = match self.response_type_hook.as_ref().map(|hook| hook(req)) {
+            Some(ResponseType::Json) => true,
+            Some(ResponseType::Html) => false,
+            Some(ResponseType::Auto) => prefers_json(req),
+            None => match self.response_type {
+                ResponseType::Json => true,
+                ResponseType::Html => false,
+                ResponseType::Auto => prefers_json(req),
+            },
+        };
+        let (content_type, body) = if json {
+            ("application/json", self.json_body(req, snapshot))
+        } else {
+            ("text/html; charset=utf-8", self.html_body(req, snapshot))
+        };
+        HttpResponse::build(self.status)
+            .content_type(content_type)
+            .body(body)
+    }
+
+    fn html_body(&self, req: &HttpRequest, snapshot: &Snapshot) -> Bytes {
+        match &self.context_hook {
+            None => snapshot
+                .rendered
+                .html
+                .get_or_init(|| self.render_html(&self.context_for(snapshot, None)))
+                .clone(),
+            Some(_) => self.render_html(&self.context_for(snapshot, Some(req))),
+        }
+    }
+
+    fn json_body(&self, req: &HttpRequest, snapshot: &Snapshot) -> Bytes {
+        match &self.context_hook {
+            None => snapshot
+                .rendered
+                .json
+                .get_or_init(|| render_json(&self.context_for(snapshot, None)))
+                .clone(),
+            Some(_) => render_json(&self.context_for(snapshot, Some(req))),
+        }
+    }
+
+    fn render_html(&self, context: &Map<String, Value>) -> Bytes {
+        match self.templates.render(&self.template, context) {
+            Ok(html) => Bytes::from(html),
+            Err(error) => {
+                tracing::error!(%error, template = %self.template, "maintenance template failed to render");
+                Bytes::from_static(RENDER_FAILURE_PAGE.as_bytes())
+            }
+        }
+    }
+
+    /// The static context, the hook's, then what maint knows of the state.
+    fn context_for(&self, snapshot: &Snapshot, req: Option<&HttpRequest>) -> Map<String, Value> {
+        let mut context = self.context.clone();
+        if let (Some(hook), Some(req)) = (&self.context_hook, req) {
+            context.extend(hook(req));
+        }
+        context.insert("maintenance".into(), Value::Bool(true));
+        context.insert("status_code".into(), self.status.as_u16().into());
+        if let Some(schedule) = snapshot.state.schedule() {
+            if let Some(end) = schedule.end {
+                context.insert("end".into(), end.to_string().into());
+            }
+            if let Some(reason) = &schedule.reason {
+                context.insert("reason".into(), reason.clone().into());
+            }
+        }
+        context
+    }
+}
+
+fn render_json(context: &Map<String, Value>) -> Bytes {
+    Bytes::from(serde_json::to_vec(context).expect("a JSON map always serializes"))
+}
+
+/// The app's registry (or a new one) holding the default page, checked to hold `template`.
+fn templates_with_default(
+    templates: Option<Handlebars<'static>>,
+    template: &str,
+) -> Result<Handlebars<'static>, SettingsError> {
+    let mut templates = templates.unwrap_or_default();
+    if !templates.has_template(DEFAULT_TEMPLATE_NAME) {
+        templates
+            .register_template_string(DEFAULT_TEMPLATE_NAME, DEFAULT_TEMPLATE)
+            .expect("the default template compiles");
+    }
+    if !templates.has_template(template) {
+        return Err(SettingsError::InvalidValue {
+            key: "template",
+            reason: format!("no template named {template:?} is registered"),
+        });
+    }
+    Ok(templates)
+}
+
+/// Whether the client ranks JSON above HTML in `Accept`.
+fn prefers_json(req: &HttpRequest) -> bool {
+    let Ok(accept) = Accept::parse(req) else {
+        return false;
+    };
+    accept
+        .ranked()
+        .iter()
+        .find_map(|mime| {
+            let is_json = mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json");
+            let is_html =
+                mime.subtype() == "html" || mime.subtype() == "xhtml" || mime.subtype() == "*";
+            (is_json || is_html).then_some(is_json)
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn accept(value: &str) -> bool {
+        prefers_json(
+            &TestRequest::default()
+                .insert_header((header::ACCEPT, value))
+                .to_http_request(),
+        )
+    }
+
+    #[test]
+    fn json_is_preferred_only_when_ranked_first() {
+        assert!(accept("application/json"));
+        assert!(accept("application/problem+json"));
+        assert!(accept("application/json, text/html;q=0.5"));
+        assert!(!accept("text/html, application/json;q=0.9"));
+        assert!(!accept(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(!accept("*/*"));
+        assert!(!prefers_json(&TestRequest::default().to_http_request()));
+    }
+
+    #[test]
+    fn unknown_template_names_the_key() {
+        let err = templates_with_default(None, "missing.html").err().unwrap();
+        assert!(err.to_string().contains("`template`"), "{err}");
+        assert!(err.to_string().contains("missing.html"), "{err}");
+    }
+
+    #[test]
+    fn app_template_replaces_the_default() {
+        let mut mine = Handlebars::new();
+        mine.register_template_string("503.html", "mine").unwrap();
+        let templates = templates_with_default(Some(mine), "503.html").unwrap();
+        assert_eq!(templates.render("503.html", &()).unwrap(), "mine");
+    }
+
+    #[test]
+    fn default_page_mentions_maintenance() {
+        let templates = templates_with_default(None, "503.html").unwrap();
+        let page = templates
+            .render("503.html", &serde_json::json!({"status_code": 503}))
+            .unwrap();
+        assert!(page.contains("maintenance"));
+        assert!(page.contains("503"));
+    }
+}

@@ -1,0 +1,286 @@
+//! The maintenance state and its text format, which is django-maintenance-mode's.
+//!
+//! A state file written by Django (`"0"`, `"1"` or the JSON schedule
+//! `{"start": ISO8601 | null, "end": ISO8601 | null}`) reads back unchanged, so a
+//! migrating site keeps its file.
+
+use std::fmt;
+
+use jiff::{Timestamp, civil, tz::TimeZone};
+use serde::{Deserialize, Serialize};
+
+/// The stored maintenance state: off, on, or on during a scheduled window.
+///
+/// ```
+/// use maint_actix::{MaintenanceState, Schedule};
+///
+/// assert_eq!(MaintenanceState::parse("1").unwrap(), MaintenanceState::On);
+/// assert_eq!(MaintenanceState::Off.to_text(), "0");
+///
+/// let window: MaintenanceState =
+///     MaintenanceState::parse(r#"{"start": null, "end": "2030-07-14T03:00:00+00:00"}"#).unwrap();
+/// let MaintenanceState::Scheduled(schedule) = &window else { panic!() };
+/// assert!(schedule.start.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum MaintenanceState {
+    /// Maintenance is off: every request is served.
+    #[default]
+    Off,
+    /// Maintenance is on until it is switched off.
+    On,
+    /// Maintenance is on inside a window; before `start` and from `end` it is off.
+    Scheduled(Schedule),
+}
+
+/// A maintenance window. A missing `start` means "already started"; a missing
+/// `end` means "until switched off". At least one of them, or a `reason`, is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// When maintenance begins (inclusive).
+    #[serde(default, with = "iso8601_opt")]
+    pub start: Option<Timestamp>,
+    /// When maintenance ends (exclusive).
+    #[serde(default, with = "iso8601_opt")]
+    pub end: Option<Timestamp>,
+    /// A human reason shown on the maintenance page (a maint extension; Django files never have it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Why a stored text is not a maintenance state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateFormatError {
+    /// Neither `0`, `1` nor a JSON object.
+    #[error("state value is not 0, 1 or a schedule object: {0:?}")]
+    NotAState(String),
+    /// A JSON object that is not a valid schedule.
+    #[error("schedule state value is invalid: {text:?} ({reason})")]
+    InvalidSchedule {
+        /// The text as stored.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Why a requested schedule is refused (the checks of Django's `set_maintenance_mode`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScheduleError {
+    /// `start` is not before `end`.
+    #[error("start ({start}) must be before end ({end})")]
+    StartNotBeforeEnd {
+        /// Requested start.
+        start: Timestamp,
+        /// Requested end.
+        end: Timestamp,
+    },
+    /// `end` is not in the future.
+    #[error("end ({0}) must be in the future")]
+    EndNotInFuture(Timestamp),
+    /// Neither start nor end was given.
+    #[error("a schedule needs a start, an end, or both")]
+    Empty,
+    /// A date that is not ISO 8601.
+    #[error("invalid ISO 8601 date {value:?}: {reason}")]
+    InvalidDate {
+        /// The text given.
+        value: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+}
+
+impl MaintenanceState {
+    /// Parses Django's state text (surrounding whitespace is ignored).
+    pub fn parse(text: &str) -> Result<Self, StateFormatError> {
+        let trimmed = text.trim();
+        match trimmed {
+            "0" => Ok(Self::Off),
+            "1" => Ok(Self::On),
+            _ if trimmed.starts_with('{') => parse_schedule(trimmed).map(Self::Scheduled),
+            _ => Err(StateFormatError::NotAState(trimmed.to_owned())),
+        }
+    }
+
+    /// The text stored for this state: `"0"`, `"1"`, or the schedule JSON.
+    pub fn to_text(&self) -> String {
+        match self {
+            Self::Off => "0".to_owned(),
+            Self::On => "1".to_owned(),
+            Self::Scheduled(schedule) => {
+                serde_json::to_string(schedule).expect("a schedule always serializes")
+            }
+        }
+    }
+
+    /// A schedule after the checks Django's `set_maintenance_mode(True, start, end)` makes:
+    /// start before end, and end in the future.
+    ///
+    /// ```
+    /// use jiff::{Timestamp, ToSpan};
+    /// use maint_actix::MaintenanceState;
+    ///
+    /// let now = Timestamp::now();
+    /// let state = MaintenanceState::scheduled(None, Some(now + 1.hour()), now).unwrap();
+    /// assert!(state.is_active_at(now));
+    /// assert!(MaintenanceState::scheduled(None, Some(now - 1.hour()), now).is_err());
+    /// ```
+    pub fn scheduled(
+        start: Option<Timestamp>,
+        end: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Self, ScheduleError> {
+        if start.is_none() && end.is_none() {
+            return Err(ScheduleError::Empty);
+        }
+        if let (Some(start), Some(end)) = (start, end)
+            && start >= end
+        {
+            return Err(ScheduleError::StartNotBeforeEnd { start, end });
+        }
+        if let Some(end) = end
+            && end <= now
+        {
+            return Err(ScheduleError::EndNotInFuture(end));
+        }
+        Ok(Self::Scheduled(Schedule {
+            start,
+            end,
+            reason: None,
+        }))
+    }
+
+    /// Whether maintenance is in effect at `now` (a schedule follows the clock).
+    pub fn is_active_at(&self, now: Timestamp) -> bool {
+        match self {
+            Self::Off => false,
+            Self::On => true,
+            Self::Scheduled(schedule) => schedule.is_active_at(now),
+        }
+    }
+
+    /// Whether maintenance is in effect now; the clock is read only for a schedule.
+    pub fn is_active(&self) -> bool {
+        match self {
+            Self::Off => false,
+            Self::On => true,
+            Self::Scheduled(schedule) => schedule.is_active_at(Timestamp::now()),
+        }
+    }
+
+    /// The schedule, when the state is one.
+    pub fn schedule(&self) -> Option<&Schedule> {
+        match self {
+            Self::Scheduled(schedule) => Some(schedule),
+            _ => None,
+        }
+    }
+
+    /// The state for a plain boolean.
+    pub fn from_bool(on: bool) -> Self {
+        if on { Self::On } else { Self::Off }
+    }
+}
+
+impl Schedule {
+    /// Whether `now` is inside the window: started (`start <= now`) and not ended (`now < end`).
+    pub fn is_active_at(&self, now: Timestamp) -> bool {
+        let started = self.start.is_none_or(|start| start <= now);
+        let ended = self.end.is_some_and(|end| end <= now);
+        started && !ended
+    }
+}
+
+impl fmt::Display for MaintenanceState {
+    /// `off`, `on`, or `scheduled (start .. end)`, as the `status` command prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Off => f.write_str("off"),
+            Self::On => f.write_str("on"),
+            Self::Scheduled(schedule) => write!(f, "{schedule}"),
+        }
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |t: Option<Timestamp>| t.map_or_else(|| "-".to_owned(), |t| t.to_string());
+        write!(
+            f,
+            "scheduled from {} to {}",
+            show(self.start),
+            show(self.end)
+        )?;
+        if let Some(reason) = &self.reason {
+            write!(f, " ({reason})")?;
+        }
+        Ok(())
+    }
+}
+
+fn parse_schedule(text: &str) -> Result<Schedule, StateFormatError> {
+    let invalid = |reason: String| StateFormatError::InvalidSchedule {
+        text: text.to_owned(),
+        reason,
+    };
+    let schedule: Schedule = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    if schedule.start.is_none() && schedule.end.is_none() && schedule.reason.is_none() {
+        return Err(invalid("neither start nor end is set".to_owned()));
+    }
+    Ok(schedule)
+}
+
+/// Parses an ISO 8601 date the way Django's `parse_datetime` + `make_aware` does:
+/// with an offset (`Z`, `+02:00`) it is that instant; without one it is read as UTC.
+///
+/// ```
+/// use maint_actix::state::parse_iso8601;
+///
+/// let a = parse_iso8601("2030-01-02T03:04:05+00:00").unwrap();
+/// let b = parse_iso8601("2030-01-02 03:04:05").unwrap();
+/// assert_eq!(a, b);
+/// assert!(parse_iso8601("tomorrow").is_err());
+/// ```
+pub fn parse_iso8601(value: &str) -> Result<Timestamp, ScheduleError> {
+    let value = value.trim();
+    if let Ok(timestamp) = value.parse::<Timestamp>() {
+        return Ok(timestamp);
+    }
+    value
+        .parse::<civil::DateTime>()
+        .and_then(|naive| naive.to_zoned(TimeZone::UTC))
+        .map(|zoned| zoned.timestamp())
+        .map_err(|e| ScheduleError::InvalidDate {
+            value: value.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// Formats like Python's `datetime.isoformat()` on an aware UTC datetime.
+fn format_iso8601(timestamp: &Timestamp) -> String {
+    timestamp
+        .to_zoned(TimeZone::UTC)
+        .strftime("%Y-%m-%dT%H:%M:%S%.f%:z")
+        .to_string()
+}
+
+mod iso8601_opt {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(t) => s.serialize_str(&super::format_iso8601(t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.filter(|t| !t.is_empty())
+            .map(|t| super::parse_iso8601(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
