@@ -338,15 +338,15 @@ pub(crate) fn compile_anchored(
     if patterns.is_empty() {
         return Ok(None);
     }
-    let anchored: Vec<String> = patterns.iter().map(|p| format!(r"\A(?:{p})")).collect();
-    // Compile one by one first so the error names the pattern at fault.
-    for (pattern, anchored) in patterns.iter().zip(&anchored) {
-        regex::Regex::new(anchored).map_err(|source| SettingsError::InvalidRegex {
+    // Compile each pattern as written first, so the error names the pattern at fault.
+    for pattern in patterns {
+        regex::Regex::new(pattern).map_err(|source| SettingsError::InvalidRegex {
             key,
             pattern: pattern.clone(),
             source: Box::new(source),
         })?;
     }
+    let anchored: Vec<String> = patterns.iter().map(|p| format!(r"\A(?:{p})")).collect();
     RegexSet::new(&anchored)
         .map(Some)
         .map_err(|source| SettingsError::InvalidRegex {

@@ -1,0 +1,46 @@
+//! The example site's configuration file.
+
+use std::path::{Path, PathBuf};
+
+use maint_actix::MaintenanceSettings;
+use serde::Deserialize;
+
+/// Where `--config` points when it is not given (works from the workspace root).
+pub const DEFAULT_CONFIG_PATH: &str = "example-site/example-site.toml";
+
+/// The whole file: the library's settings under `[maintenance]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `maint_actix::MaintenanceSettings`, deserialized as is.
+    #[serde(default)]
+    pub maintenance: MaintenanceSettings,
+}
+
+impl Config {
+    /// Reads and parses `path`; the error is one line naming the file and the problem.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", absolute(path).display()))?;
+        toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| text[..span.start].matches('\n').count() + 1)
+                .map_or_else(String::new, |line| format!(" (line {line})"));
+            format!(
+                "invalid config file {}{line}: {}",
+                absolute(path).display(),
+                one_line(e.message())
+            )
+        })
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// Joins a multi-line message so that stderr gets one line.
+pub fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
