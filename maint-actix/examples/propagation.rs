@@ -40,7 +40,10 @@ fn main() {
         assert!(status.success());
         let written = Instant::now();
         while maint.is_on() != on {
-            assert!(written.elapsed() < Duration::from_secs(5), "change never seen");
+            assert!(
+                written.elapsed() < Duration::from_secs(5),
+                "change never seen"
+            );
             std::thread::sleep(Duration::from_micros(100));
         }
         delays.push(written.elapsed());

@@ -409,3 +409,156 @@ impl FromRequest for MaintenanceMode {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        io::Write,
+        sync::{Arc, Mutex},
+    };
+
+    use super::*;
+    use crate::state::StateFormatError;
+
+    fn memory() -> MaintenanceSettings {
+        MaintenanceSettings::default().state_backend(StateBackendKind::Memory)
+    }
+
+    fn corrupted(text: &str) -> BackendError {
+        BackendError::Corrupted {
+            location: "/srv/state.txt".into(),
+            source: StateFormatError::NotAState(text.into()),
+        }
+    }
+
+    /// Log lines written while `f` runs on this thread.
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        String::from_utf8(sink.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn unreadable_state_uses_the_fallback_and_logs_once_per_change() {
+        let maint = MaintenanceMode::new(memory().state_backend_fallback_value(true)).unwrap();
+        let log = logged(|| {
+            for _ in 0..5 {
+                maint.inner.apply_read(Err(corrupted("garbage")));
+            }
+        });
+        assert!(maint.is_on(), "fallback value true");
+        assert!(maint.backend_problem().unwrap().contains("/srv/state.txt"));
+        assert_eq!(log.matches("unreadable").count(), 1, "{log}");
+
+        let log = logged(|| {
+            maint.inner.apply_read(Err(corrupted("other garbage")));
+            maint.inner.apply_read(Err(corrupted("other garbage")));
+        });
+        assert_eq!(
+            log.matches("unreadable").count(),
+            1,
+            "a new problem is logged: {log}"
+        );
+
+        let log = logged(|| maint.inner.apply_read(Ok(MaintenanceState::Off)));
+        assert!(!maint.is_on());
+        assert_eq!(maint.backend_problem(), None);
+        assert!(log.contains("readable again"), "{log}");
+    }
+
+    #[test]
+    fn fallback_false_reads_as_off() {
+        let maint = MaintenanceMode::new(memory()).unwrap();
+        maint.set_maintenance_mode_blocking(true).unwrap();
+        maint.inner.apply_read(Err(corrupted("x")));
+        assert!(!maint.is_on());
+    }
+
+    #[test]
+    fn fixed_mode_overrides_the_backend_and_refuses_changes() {
+        let backend = Arc::new(MemoryBackend::with_state(MaintenanceState::Off));
+        let maint = MaintenanceMode::builder(memory().mode(true))
+            .shared_backend(backend.clone())
+            .build()
+            .unwrap();
+        assert!(maint.is_on());
+        let err = maint.set_maintenance_mode_blocking(false).unwrap_err();
+        assert!(matches!(err, StateError::FixedBySettings(true)));
+        assert!(err.to_string().contains("`mode`"), "{err}");
+        let in_a_minute = Timestamp::now() + Duration::from_secs(60);
+        assert!(pollster::block_on(maint.schedule(None, Some(in_a_minute))).is_err());
+        assert_eq!(
+            pollster::block_on(backend.get()).unwrap(),
+            MaintenanceState::Off
+        );
+    }
+
+    #[test]
+    fn set_updates_the_snapshot_at_once_and_the_backend() {
+        let backend = Arc::new(MemoryBackend::new());
+        let maint = MaintenanceMode::builder(memory())
+            .shared_backend(backend.clone())
+            .build()
+            .unwrap();
+        maint.set_maintenance_mode_blocking(true).unwrap();
+        assert!(maint.is_on());
+        assert_eq!(
+            pollster::block_on(backend.get()).unwrap(),
+            MaintenanceState::On
+        );
+    }
+
+    #[test]
+    fn invalid_schedule_is_refused_and_nothing_changes() {
+        let maint = MaintenanceMode::new(memory()).unwrap();
+        let past = Timestamp::now() - Duration::from_secs(60);
+        let err = pollster::block_on(maint.schedule(None, Some(past))).unwrap_err();
+        assert!(matches!(
+            err,
+            StateError::Schedule(ScheduleError::EndNotInFuture(_))
+        ));
+        assert_eq!(maint.state(), MaintenanceState::Off);
+    }
+
+    #[test]
+    fn a_change_pushed_by_the_backend_reaches_the_snapshot() {
+        let backend = Arc::new(MemoryBackend::new());
+        let maint = MaintenanceMode::builder(memory())
+            .shared_backend(backend.clone())
+            .build()
+            .unwrap();
+        pollster::block_on(backend.set(&MaintenanceState::On)).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while !maint.is_on() {
+            assert!(std::time::Instant::now() < deadline, "push never arrived");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn the_refresher_ends_with_the_last_handle() {
+        let maint = MaintenanceMode::new(memory()).unwrap();
+        let weak = Arc::downgrade(&maint.inner);
+        drop(maint);
+        assert!(
+            weak.upgrade().is_none(),
+            "the refresher keeps no strong reference"
+        );
+    }
+}

@@ -284,3 +284,198 @@ mod iso8601_opt {
             .transpose()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::ToSpan;
+
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn django_flags_parse_with_whitespace() {
+        assert_eq!(MaintenanceState::parse("0").unwrap(), MaintenanceState::Off);
+        assert_eq!(
+            MaintenanceState::parse("1\n").unwrap(),
+            MaintenanceState::On
+        );
+        assert_eq!(
+            MaintenanceState::parse("  1  ").unwrap(),
+            MaintenanceState::On
+        );
+    }
+
+    #[test]
+    fn other_text_is_not_a_state() {
+        for text in ["", "2", "true", "on", "test", "01"] {
+            assert!(
+                matches!(
+                    MaintenanceState::parse(text),
+                    Err(StateFormatError::NotAState(_))
+                ),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn django_schedule_parses() {
+        let state = MaintenanceState::parse(
+            r#"{"start": "2026-07-14T01:00:00+00:00", "end": "2026-07-14T03:00:00+00:00"}"#,
+        )
+        .unwrap();
+        let schedule = state.schedule().unwrap();
+        assert_eq!(schedule.start, Some(at("2026-07-14T01:00:00Z")));
+        assert_eq!(schedule.end, Some(at("2026-07-14T03:00:00Z")));
+        assert_eq!(schedule.reason, None);
+    }
+
+    #[test]
+    fn schedule_offsets_and_naive_dates() {
+        let state = MaintenanceState::parse(
+            r#"{"start": "2026-07-14T03:00:00+02:00", "end": "2026-07-14T03:00:00"}"#,
+        )
+        .unwrap();
+        let schedule = state.schedule().unwrap();
+        assert_eq!(schedule.start, Some(at("2026-07-14T01:00:00Z")));
+        assert_eq!(
+            schedule.end,
+            Some(at("2026-07-14T03:00:00Z")),
+            "naive is UTC"
+        );
+    }
+
+    #[test]
+    fn invalid_schedules_are_rejected_like_django() {
+        for text in [
+            "{}",
+            r#"{"invalid-key": "1"}"#,
+            r#"{"start": null, "end": null}"#,
+            r#"{"start": "yesterday"}"#,
+            "{not json",
+        ] {
+            assert!(
+                matches!(
+                    MaintenanceState::parse(text),
+                    Err(StateFormatError::InvalidSchedule { .. })
+                ),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_round_trips() {
+        let schedule = MaintenanceState::Scheduled(Schedule {
+            start: Some(at("2026-07-14T01:00:00Z")),
+            end: Some(at("2026-07-14T03:00:00.5Z")),
+            reason: Some("database upgrade".into()),
+        });
+        for state in [MaintenanceState::Off, MaintenanceState::On, schedule] {
+            assert_eq!(MaintenanceState::parse(&state.to_text()).unwrap(), state);
+        }
+    }
+
+    #[test]
+    fn schedule_text_is_what_django_writes() {
+        let state = MaintenanceState::Scheduled(Schedule {
+            start: None,
+            end: Some(at("2026-07-14T03:00:00Z")),
+            reason: None,
+        });
+        assert_eq!(
+            state.to_text(),
+            r#"{"start":null,"end":"2026-07-14T03:00:00+00:00"}"#
+        );
+    }
+
+    #[test]
+    fn schedule_boundaries_start_inclusive_end_exclusive() {
+        let start = at("2026-07-14T01:00:00Z");
+        let end = at("2026-07-14T03:00:00Z");
+        let state = MaintenanceState::Scheduled(Schedule {
+            start: Some(start),
+            end: Some(end),
+            reason: None,
+        });
+        assert!(!state.is_active_at(start - 1.nanosecond()));
+        assert!(state.is_active_at(start));
+        assert!(state.is_active_at(end - 1.nanosecond()));
+        assert!(!state.is_active_at(end));
+        assert!(!state.is_active_at(end + 1.hour()));
+    }
+
+    #[test]
+    fn open_ended_schedules() {
+        let t = at("2026-07-14T01:00:00Z");
+        let from = Schedule {
+            start: Some(t),
+            ..Schedule::default()
+        };
+        assert!(!from.is_active_at(t - 1.second()));
+        assert!(from.is_active_at(t + 24_000.hours()));
+        let until = Schedule {
+            end: Some(t),
+            ..Schedule::default()
+        };
+        assert!(until.is_active_at(t - 1000.hours()));
+        assert!(!until.is_active_at(t));
+    }
+
+    #[test]
+    fn scheduled_checks_like_django() {
+        let now = at("2026-07-14T01:00:00Z");
+        assert_eq!(
+            MaintenanceState::scheduled(None, None, now),
+            Err(ScheduleError::Empty)
+        );
+        assert!(matches!(
+            MaintenanceState::scheduled(Some(now + 2.hours()), Some(now + 1.hour()), now),
+            Err(ScheduleError::StartNotBeforeEnd { .. })
+        ));
+        assert!(matches!(
+            MaintenanceState::scheduled(Some(now + 1.hour()), Some(now + 1.hour()), now),
+            Err(ScheduleError::StartNotBeforeEnd { .. })
+        ));
+        assert!(matches!(
+            MaintenanceState::scheduled(None, Some(now), now),
+            Err(ScheduleError::EndNotInFuture(_))
+        ));
+        assert!(MaintenanceState::scheduled(Some(now - 1.hour()), None, now).is_ok());
+        assert!(MaintenanceState::scheduled(None, Some(now + 1.second()), now).is_ok());
+    }
+
+    #[test]
+    fn display_is_what_status_prints() {
+        assert_eq!(MaintenanceState::Off.to_string(), "off");
+        assert_eq!(MaintenanceState::On.to_string(), "on");
+        let state = MaintenanceState::Scheduled(Schedule {
+            start: None,
+            end: Some(at("2026-07-14T03:00:00Z")),
+            reason: None,
+        });
+        assert_eq!(
+            state.to_string(),
+            "scheduled from - to 2026-07-14T03:00:00Z"
+        );
+    }
+
+    #[test]
+    fn iso8601_dates() {
+        assert_eq!(
+            parse_iso8601("2026-07-14T03:00:00Z").unwrap(),
+            at("2026-07-14T03:00:00Z")
+        );
+        assert_eq!(
+            parse_iso8601("2026-07-14 03:00").unwrap(),
+            at("2026-07-14T03:00:00Z")
+        );
+        assert!(matches!(
+            parse_iso8601("14/07/2026"),
+            Err(ScheduleError::InvalidDate { .. })
+        ));
+    }
+}
