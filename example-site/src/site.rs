@@ -8,7 +8,10 @@ use maint_actix::{MaintenanceMode, MaintenanceSettings};
 /// The site's templates, built into the binary so it runs from any directory.
 const TEMPLATES: &[(&str, &str)] = &[
     ("503.html", include_str!("../templates/503.html")),
-    ("errors/503.html", include_str!("../templates/errors/503.html")),
+    (
+        "errors/503.html",
+        include_str!("../templates/errors/503.html"),
+    ),
     ("home.html", include_str!("../templates/home.html")),
 ];
 
@@ -34,7 +37,9 @@ pub fn maintenance_mode(settings: MaintenanceSettings) -> Result<MaintenanceMode
 #[get("/")]
 async fn home(templates: web::Data<Handlebars<'static>>) -> HttpResponse {
     match templates.render("home.html", &()) {
-        Ok(page) => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page),
+        Ok(page) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page),
         Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
     }
 }

@@ -163,7 +163,7 @@ impl MaintenanceMode {
     pub async fn set(&self, state: MaintenanceState) -> Result<(), StateError> {
         self.refuse_when_fixed()?;
         if let MaintenanceState::Scheduled(schedule) = &state {
-            MaintenanceState::scheduled(schedule.start, schedule.end, Timestamp::now())?;
+            schedule.validate(Timestamp::now())?;
         }
         self.store(state).await
     }
@@ -223,6 +223,9 @@ impl MaintenanceMode {
 
 impl Inner {
     async fn refresh(&self) {
+        if self.settings.mode.is_some() {
+            return;
+        }
         let _io = self.io_lock.lock().await;
         let read = self.backend.get().await;
         self.apply_read(read);
@@ -307,9 +310,7 @@ impl MaintenanceMode {
             responder: parts.responder,
             _stop_refresher: watches.then_some(stop),
         });
-        if inner.settings.mode.is_none() {
-            pollster::block_on(inner.refresh());
-        }
+        pollster::block_on(inner.refresh());
         if watches {
             spawn_refresher(Arc::downgrade(&inner), stopped);
         }

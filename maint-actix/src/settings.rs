@@ -293,7 +293,7 @@ list_setters! {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     /// A pattern of a regex list does not compile.
-    #[error("invalid regex in `{key}`: {pattern:?}: {source}")]
+    #[error("invalid regex in `{key}`: `{pattern}`: {source}")]
     InvalidRegex {
         /// The setting.
         key: &'static str,
@@ -304,7 +304,7 @@ pub enum SettingsError {
         source: Box<regex::Error>,
     },
     /// An entry that is not an IP address or CIDR network.
-    #[error("invalid IP address or network in `{key}`: {value:?}")]
+    #[error("invalid IP address or network in `{key}`: `{value}`")]
     InvalidNetwork {
         /// The setting.
         key: &'static str,

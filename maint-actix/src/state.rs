@@ -135,21 +135,13 @@ impl MaintenanceState {
         if start.is_none() && end.is_none() {
             return Err(ScheduleError::Empty);
         }
-        if let (Some(start), Some(end)) = (start, end)
-            && start >= end
-        {
-            return Err(ScheduleError::StartNotBeforeEnd { start, end });
-        }
-        if let Some(end) = end
-            && end <= now
-        {
-            return Err(ScheduleError::EndNotInFuture(end));
-        }
-        Ok(Self::Scheduled(Schedule {
+        let schedule = Schedule {
             start,
             end,
             reason: None,
-        }))
+        };
+        schedule.validate(now)?;
+        Ok(Self::Scheduled(schedule))
     }
 
     /// Whether maintenance is in effect at `now` (a schedule follows the clock).
@@ -185,6 +177,25 @@ impl MaintenanceState {
 }
 
 impl Schedule {
+    /// The checks Django makes before storing a schedule: start before end, end
+    /// in the future, and something set (a window, or at least a reason).
+    pub fn validate(&self, now: Timestamp) -> Result<(), ScheduleError> {
+        if self.start.is_none() && self.end.is_none() && self.reason.is_none() {
+            return Err(ScheduleError::Empty);
+        }
+        if let (Some(start), Some(end)) = (self.start, self.end)
+            && start >= end
+        {
+            return Err(ScheduleError::StartNotBeforeEnd { start, end });
+        }
+        if let Some(end) = self.end
+            && end <= now
+        {
+            return Err(ScheduleError::EndNotInFuture(end));
+        }
+        Ok(())
+    }
+
     /// Whether `now` is inside the window: started (`start <= now`) and not ended (`now < end`).
     pub fn is_active_at(&self, now: Timestamp) -> bool {
         let started = self.start.is_none_or(|start| start <= now);

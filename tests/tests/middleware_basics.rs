@@ -12,12 +12,16 @@
 //!   `mode_true_*`, `mode_false_*`, `reload_keeps_the_fixed_mode`.
 //! - `test_logging.py` (`RequireNotMaintenanceMode503`) → `maintenance_response_is_marked`.
 //! - `test_core.py::test_core` (set then get) → `set_maintenance_mode_takes_effect_at_once`.
+//! - maint addition: handles sharing one backend (several workers/instances) →
+//!   `handles_sharing_a_backend_see_each_others_changes`.
 
 mod common;
 
+use std::{sync::Arc, time::Duration};
+
 use actix_web::{http::StatusCode, test};
 use common::{TOGGLE_OFF_PATH, build, memory, start, start_with};
-use maint_actix::{MaintenanceMode, MaintenanceState, MemoryBackend};
+use maint_actix::{MaintenanceMode, MaintenanceState, MemoryBackend, StateBackend};
 
 const ROUTES: [&str; 6] = [
     "/",
@@ -62,7 +66,11 @@ async fn set_maintenance_mode_takes_effect_at_once() {
     for on in [true, false, true, false] {
         app.maint.set_maintenance_mode(on).await.unwrap();
         assert_eq!(app.maint.is_on(), on);
-        let expected = if on { MaintenanceState::On } else { MaintenanceState::Off };
+        let expected = if on {
+            MaintenanceState::On
+        } else {
+            MaintenanceState::Off
+        };
         assert_eq!(app.maint.state(), expected);
         let out = app.get("/").await;
         if on {
@@ -85,7 +93,10 @@ async fn mode_true_answers_503_and_refuses_changes() {
     assert!(err.to_string().contains("`mode`"), "{err}");
     let err = app
         .maint
-        .schedule(None, Some(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)))
+        .schedule(
+            None,
+            Some(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1)),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("`mode`"), "{err}");
@@ -117,8 +128,6 @@ async fn mode_false_serves_even_when_the_backend_says_on() {
 }
 
 #[actix_web::test]
-#[ignore = "BUG: MaintenanceMode::reload() (handle.rs `reload` -> `Inner::refresh`) replaces the \
-            snapshot with the backend's state even when `mode` fixes it"]
 async fn reload_keeps_the_fixed_mode() {
     let maint = MaintenanceMode::builder(memory().mode(false))
         .backend(MemoryBackend::with_state(MaintenanceState::On))
@@ -177,7 +186,9 @@ async fn toggle_off_route_is_served_during_maintenance() {
     app.maint.set_maintenance_mode(true).await.unwrap();
     app.get(TOGGLE_OFF_PATH).await.assert_served();
     // The same kind of route without the name is not exempt.
-    app.get("/maintenance-mode/unnamed/").await.assert_maintenance();
+    app.get("/maintenance-mode/unnamed/")
+        .await
+        .assert_maintenance();
 }
 
 #[actix_web::test]
@@ -216,7 +227,11 @@ async fn handlers_cannot_extract_the_handle_without_the_middleware() {
     // app_data, no installed global handle in this test binary).
     let hits = common::Hits::default();
     let service = test::init_service(common::routes(&hits).wrap(common::sessions())).await;
-    let res = test::call_service(&service, test::TestRequest::get().uri("/state").to_request()).await;
+    let res = test::call_service(
+        &service,
+        test::TestRequest::get().uri("/state").to_request(),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(hits.count(), 0);
 }
@@ -228,4 +243,31 @@ async fn two_handles_do_not_share_state() {
     a.set_maintenance_mode(true).await.unwrap();
     start(&a).await.get("/").await.assert_maintenance();
     start(&b).await.get("/").await.assert_served();
+}
+
+#[actix_web::test]
+async fn handles_sharing_a_backend_see_each_others_changes() {
+    let backend: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new());
+    let a = MaintenanceMode::builder(memory())
+        .shared_backend(Arc::clone(&backend))
+        .build()
+        .unwrap();
+    let b = MaintenanceMode::builder(memory())
+        .shared_backend(backend)
+        .build()
+        .unwrap();
+    let app_b = start(&b).await;
+    app_b.get("/").await.assert_served();
+
+    a.set_maintenance_mode(true).await.unwrap();
+    common::wait_until(Duration::from_secs(5), || b.is_on())
+        .await
+        .expect("b never saw a's change");
+    app_b.get("/").await.assert_maintenance();
+
+    a.set_maintenance_mode(false).await.unwrap();
+    common::wait_until(Duration::from_secs(5), || !b.is_on())
+        .await
+        .expect("b never saw a's change");
+    app_b.get("/").await.assert_served();
 }

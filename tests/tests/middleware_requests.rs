@@ -155,6 +155,10 @@ async fn x_forwarded_for_from_a_trusted_proxy_is_believed() {
     app.call(forwarded_for("10.0.0.1", "198.51.100.9"))
         .await
         .assert_maintenance();
+    // A hop may carry a port.
+    app.call(forwarded_for("10.0.0.1", "203.0.113.7:4711"))
+        .await
+        .assert_served();
     // The proxy itself, without a header, is not the exempt client.
     app.call(from("10.0.0.1")).await.assert_maintenance();
 }
@@ -197,9 +201,12 @@ async fn x_forwarded_for_through_a_chain_of_trusted_proxies() {
     app.call(forwarded_for("10.0.0.1", "203.0.113.7, 10.0.0.2"))
         .await
         .assert_served();
-    app.call(forwarded_for("10.0.0.1", "203.0.113.7, 198.51.100.9, 10.0.0.2"))
-        .await
-        .assert_maintenance();
+    app.call(forwarded_for(
+        "10.0.0.1",
+        "203.0.113.7, 198.51.100.9, 10.0.0.2",
+    ))
+    .await
+    .assert_maintenance();
 }
 
 #[actix_web::test]
@@ -217,13 +224,17 @@ async fn exempt_proxy_does_not_exempt_its_clients() {
 #[actix_web::test]
 async fn forwarded_header_from_a_trusted_proxy_is_believed() {
     let app = on(proxied()).await;
-    let forwarded = |peer_ip: &str, value: &str| from(peer_ip).insert_header(("Forwarded", value.to_owned()));
+    let forwarded =
+        |peer_ip: &str, value: &str| from(peer_ip).insert_header(("Forwarded", value.to_owned()));
     app.call(forwarded("10.0.0.1", "for=203.0.113.7"))
         .await
         .assert_served();
-    app.call(forwarded("10.0.0.1", "for=\"203.0.113.7:4711\";proto=https"))
-        .await
-        .assert_served();
+    app.call(forwarded(
+        "10.0.0.1",
+        "for=\"203.0.113.7:4711\";proto=https",
+    ))
+    .await
+    .assert_served();
     app.call(forwarded("198.51.100.9", "for=203.0.113.7"))
         .await
         .assert_maintenance();
@@ -245,7 +256,13 @@ async fn x_forwarded_for_wins_over_forwarded() {
 // --- get_client_ip_address hook -------------------------------------------
 
 fn header_ip(req: &HttpRequest) -> Option<String> {
-    Some(req.headers().get("x-client-ip-field")?.to_str().ok()?.to_owned())
+    Some(
+        req.headers()
+            .get("x-client-ip-field")?
+            .to_str()
+            .ok()?
+            .to_owned(),
+    )
 }
 
 async fn hook_app() -> TestApp {

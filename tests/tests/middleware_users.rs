@@ -206,7 +206,10 @@ async fn logout_staff_user_true_logs_out_staff_only() {
     assert!(out.clears_session(), "{out:?}");
     let out = app.get_with("/", &user).await;
     out.assert_maintenance();
-    assert!(!out.clears_session(), "plain users keep their session: {out:?}");
+    assert!(
+        !out.clears_session(),
+        "plain users keep their session: {out:?}"
+    );
 }
 
 #[actix_web::test]
@@ -255,6 +258,18 @@ async fn logout_superuser_true_logs_out_superusers_only() {
     let out = app.get_with("/", &user).await;
     out.assert_maintenance();
     assert!(!out.clears_session(), "{out:?}");
+}
+
+#[actix_web::test]
+async fn session_user_key_names_where_the_user_is_read() {
+    let app = start_with(memory().ignore_staff(true).session_user_key("account")).await;
+    let under_default_key = app.login("staff").await;
+    let under_account = app.login_under("staff", "account").await;
+    app.maint.set_maintenance_mode(true).await.unwrap();
+    app.get_with("/", &under_account).await.assert_served();
+    app.get_with("/", &under_default_key)
+        .await
+        .assert_maintenance();
 }
 
 /// `Authorization: Bearer staff-token` is a staff user, `Bearer user-token` a plain one.

@@ -125,7 +125,11 @@ async fn redirect_url_absolute_same_host_serves_the_target_without_a_loop() {
 async fn redirect_url_to_another_site() {
     let app = on(memory().redirect_url("http://redirect.example.cz/")).await;
     let out = app
-        .call(TestRequest::get().uri("/dummy/").insert_header(("Host", "localhost")))
+        .call(
+            TestRequest::get()
+                .uri("/dummy/")
+                .insert_header(("Host", "localhost")),
+        )
         .await;
     out.assert_maintenance_status(StatusCode::FOUND);
     assert_eq!(out.header("location"), Some("http://redirect.example.cz/"));
@@ -198,7 +202,10 @@ async fn get_context_adds_per_request_fields_to_json() {
 async fn get_context_unset_adds_nothing() {
     let app = on(memory().response_type(ResponseType::Json)).await;
     let body = assert_json(&app.get("/").await);
-    assert!(body.get("TEST_MAINTENANCE_MODE_GET_CONTEXT").is_none(), "{body}");
+    assert!(
+        body.get("TEST_MAINTENANCE_MODE_GET_CONTEXT").is_none(),
+        "{body}"
+    );
 }
 
 #[actix_web::test]
@@ -289,7 +296,10 @@ async fn template_selects_a_page_of_the_app_registry() {
     let out = app.get("/").await;
     out.assert_maintenance();
     assert_html(&out);
-    assert_eq!(out.body, "<h1>Custom maintenance 503 - ops@example.com</h1>");
+    assert_eq!(
+        out.body,
+        "<h1>Custom maintenance 503 - ops@example.com</h1>"
+    );
 }
 
 #[actix_web::test]

@@ -41,7 +41,10 @@ async fn active_window_answers_503_then_ends_by_itself() {
     let app = start_with(memory()).await;
     let now = Timestamp::now();
     let end = now + secs(2);
-    app.maint.schedule(Some(now - secs(1)), Some(end)).await.unwrap();
+    app.maint
+        .schedule(Some(now - secs(1)), Some(end))
+        .await
+        .unwrap();
     app.get("/").await.assert_maintenance();
     assert!(app.maint.is_on());
     let stored = app.maint.state();
@@ -86,11 +89,17 @@ async fn open_ended_schedules() {
     let app = start_with(memory()).await;
     let now = Timestamp::now();
     // Started, no end.
-    app.maint.schedule(Some(now - secs(3600)), None).await.unwrap();
+    app.maint
+        .schedule(Some(now - secs(3600)), None)
+        .await
+        .unwrap();
     app.get("/").await.assert_maintenance();
     // No start, end ahead.
     app.maint.set_maintenance_mode(false).await.unwrap();
-    app.maint.schedule(None, Some(now + secs(3600))).await.unwrap();
+    app.maint
+        .schedule(None, Some(now + secs(3600)))
+        .await
+        .unwrap();
     app.get("/").await.assert_maintenance();
 }
 
@@ -206,7 +215,8 @@ async fn iso8601_strings_with_offset_or_naive_utc() {
     let hour_ago = Timestamp::now() - secs(3600);
     let in_an_hour = Timestamp::now() + secs(3600);
     // Python's aware `isoformat()`.
-    let start = parse_iso8601(&hour_ago.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00").to_string()).unwrap();
+    let start =
+        parse_iso8601(&hour_ago.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00").to_string()).unwrap();
     // A naive datetime is read as UTC.
     let end = parse_iso8601(&in_an_hour.strftime("%Y-%m-%dT%H:%M:%S").to_string()).unwrap();
     app.maint.schedule(Some(start), Some(end)).await.unwrap();
@@ -241,11 +251,33 @@ async fn schedule_reason_and_end_are_shown() {
     assert!(page.body.contains("Database upgrade"), "{}", page.body);
 
     let json = app
-        .call(actix_web::test::TestRequest::get().uri("/").insert_header(("Accept", "application/json")))
+        .call(
+            actix_web::test::TestRequest::get()
+                .uri("/")
+                .insert_header(("Accept", "application/json")),
+        )
         .await;
     json.assert_maintenance();
     let body = json.json();
     assert_eq!(body["reason"], serde_json::json!("Database upgrade"));
     let shown: Timestamp = body["end"].as_str().unwrap().parse().unwrap();
     assert_eq!(shown, end);
+}
+
+/// `Schedule`'s documentation (maint-actix/src/state.rs:37) allows a window with
+/// only a `reason` (on until switched off, with a message), and such a state
+/// reads back from a file (see `state_file.rs`); `set` should store it too.
+#[actix_web::test]
+async fn set_accepts_a_reason_only_schedule() {
+    let app = start_with(memory()).await;
+    let state = MaintenanceState::Scheduled(Schedule {
+        start: None,
+        end: None,
+        reason: Some("Database upgrade".into()),
+    });
+    app.maint.set(state.clone()).await.unwrap();
+    assert_eq!(app.maint.state(), state);
+    let page = app.get("/").await;
+    page.assert_maintenance();
+    assert!(page.body.contains("Database upgrade"), "{}", page.body);
 }

@@ -101,6 +101,18 @@ async fn test_login(
     HttpResponse::Ok().body(format!("logged in as {kind}"))
 }
 
+/// Test-only login under another session key (for the `session_user_key` setting).
+async fn test_login_under(
+    hits: web::Data<Hits>,
+    session: Session,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    hits.hit();
+    let (kind, key) = path.into_inner();
+    user::login(&session, &key, &user_of_kind(&kind)).expect("session insert");
+    HttpResponse::Ok().body(format!("logged in as {kind} under {key}"))
+}
+
 /// The routes of the test app, without any middleware.
 pub fn routes(
     hits: &Hits,
@@ -123,6 +135,10 @@ pub fn routes(
         .route("/state", web::get().to(state))
         .route("/whoami", web::get().to(whoami))
         .route("/test-login/{kind}", web::get().to(test_login))
+        .route(
+            "/test-login/{kind}/under/{key}",
+            web::get().to(test_login_under),
+        )
         .service(
             web::resource(TOGGLE_OFF_PATH)
                 .name(TOGGLE_OFF_ROUTE_NAME)
@@ -182,12 +198,7 @@ impl TestApp {
 /// The routes behind `maint`'s middleware, inside the session middleware.
 pub async fn start(maint: &MaintenanceMode) -> TestApp {
     let hits = Hits::default();
-    let service = test::init_service(
-        routes(&hits)
-            .wrap(maint.middleware())
-            .wrap(sessions()),
-    )
-    .await;
+    let service = test::init_service(routes(&hits).wrap(maint.middleware()).wrap(sessions())).await;
     TestApp::new(service, test::TestRequest::to_request, maint, &hits)
 }
 
@@ -243,7 +254,17 @@ impl TestApp {
     /// Logs a user of `kind` in through the test-only route (maintenance must
     /// let it through) and returns the session cookie.
     pub async fn login(&self, kind: &str) -> Cookie<'static> {
-        let out = self.get(&format!("/test-login/{kind}")).await;
+        self.login_at(&format!("/test-login/{kind}")).await
+    }
+
+    /// Like [`login`](Self::login), storing the user under the session key `key`.
+    pub async fn login_under(&self, kind: &str, key: &str) -> Cookie<'static> {
+        self.login_at(&format!("/test-login/{kind}/under/{key}"))
+            .await
+    }
+
+    async fn login_at(&self, path: &str) -> Cookie<'static> {
+        let out = self.get(path).await;
         out.assert_served();
         out.cookie(SESSION_COOKIE)
             .cloned()
@@ -268,7 +289,11 @@ impl Outcome {
     /// Served by its handler: 200, handler ran, not the maintenance response.
     #[track_caller]
     pub fn assert_served(&self) {
-        assert_eq!(self.status, StatusCode::OK, "expected to be served: {self:?}");
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "expected to be served: {self:?}"
+        );
         assert!(self.ran, "the handler did not run: {self:?}");
         assert!(!self.marked, "marked as maintenance response: {self:?}");
     }

@@ -1,0 +1,89 @@
+//! The process-wide free functions over an installed handle. The default handle
+//! is process state, so this file (one test binary, one process) holds a single
+//! test that runs its steps in order.
+//!
+//! Counterparts in django-maintenance-mode's `test_core.py`:
+//! - `test_core` (set True → get True, set False → get False) → the
+//!   `set_maintenance_mode` / `get_maintenance_mode` steps.
+//! - `test_core_schedule` through the module-level API → the
+//!   `set_maintenance_state` step.
+
+mod common;
+
+use actix_web::{App, HttpResponse, http::StatusCode, test, web};
+use jiff::{SignedDuration, Timestamp};
+use maint_actix::{MaintenanceMode, MaintenanceState, Schedule};
+
+#[actix_web::test]
+async fn installed_handle_backs_the_free_functions() {
+    assert!(maint_actix::installed().is_none());
+
+    let maint = common::build(common::memory());
+    maint_actix::install(maint.clone()).expect("first install");
+    let other = common::build(common::memory());
+    assert!(
+        maint_actix::install(other).is_err(),
+        "only the first install counts"
+    );
+    assert!(maint_actix::installed().is_some());
+
+    let app = common::start(&maint).await;
+    assert!(!maint_actix::get_maintenance_mode());
+    app.get("/").await.assert_served();
+
+    maint_actix::set_maintenance_mode(true).unwrap();
+    assert!(maint_actix::get_maintenance_mode());
+    assert!(maint.is_on(), "the installed handle is the one set");
+    app.get("/").await.assert_maintenance();
+
+    maint_actix::set_maintenance_mode(false).unwrap();
+    assert!(!maint_actix::get_maintenance_mode());
+    app.get("/").await.assert_served();
+
+    // Changes through the handle show through the free functions too.
+    maint.set_maintenance_mode(true).await.unwrap();
+    assert!(maint_actix::get_maintenance_mode());
+    maint.set_maintenance_mode(false).await.unwrap();
+
+    // A schedule through the module-level API.
+    let end = Timestamp::now() + SignedDuration::from_hours(1);
+    maint_actix::set_maintenance_state(MaintenanceState::Scheduled(Schedule {
+        start: None,
+        end: Some(end),
+        reason: None,
+    }))
+    .unwrap();
+    assert!(maint_actix::get_maintenance_mode());
+    app.get("/").await.assert_maintenance();
+    let expired = MaintenanceState::Scheduled(Schedule {
+        start: None,
+        end: Some(Timestamp::now() - SignedDuration::from_hours(1)),
+        reason: None,
+    });
+    assert!(maint_actix::set_maintenance_state(expired).is_err());
+    assert!(
+        maint_actix::get_maintenance_mode(),
+        "refused state changes nothing"
+    );
+    maint_actix::set_maintenance_mode(false).unwrap();
+
+    // Without the middleware or app_data, handlers find the installed handle.
+    let service = test::init_service(App::new().route(
+        "/state",
+        web::get().to(|maint: MaintenanceMode| async move {
+            HttpResponse::Ok().body(maint.is_on().to_string())
+        }),
+    ))
+    .await;
+    macro_rules! read_state {
+        () => {{
+            let req = test::TestRequest::get().uri("/state").to_request();
+            let res = test::call_service(&service, req).await;
+            assert_eq!(res.status(), StatusCode::OK);
+            String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
+        }};
+    }
+    assert_eq!(read_state!(), "false");
+    maint_actix::set_maintenance_mode(true).unwrap();
+    assert_eq!(read_state!(), "true");
+}
