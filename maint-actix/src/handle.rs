@@ -213,7 +213,7 @@ impl MaintenanceMode {
         Ok(())
     }
 
-    fn refuse_when_fixed(&self) -> Result<(), StateError> {
+    pub(crate) fn refuse_when_fixed(&self) -> Result<(), StateError> {
         match self.inner.settings.mode {
             Some(mode) => Err(StateError::FixedBySettings(mode)),
             None => Ok(()),
@@ -387,6 +387,35 @@ async fn wait_for_change(
     }
 }
 
+impl MaintenanceMode {
+    /// The handle serving `req`: the one in its app data (put there by the
+    /// middleware or `.app_data()`), else the process-wide default one.
+    pub fn for_request(req: &HttpRequest) -> Self {
+        Self::registered_for(req).unwrap_or_else(|| match crate::global::default_handle() {
+            Ok(handle) => handle.clone(),
+            Err(error) => unreachable!("default settings are valid: {error}"),
+        })
+    }
+
+    fn registered_for(req: &HttpRequest) -> Option<Self> {
+        req.app_data::<MaintenanceMode>()
+            .cloned()
+            .or_else(|| {
+                req.app_data::<web::Data<MaintenanceMode>>()
+                    .map(|data| data.get_ref().clone())
+            })
+            .or_else(|| crate::global::installed().cloned())
+    }
+
+    /// The maintenance response for `req` in the current state: the redirect,
+    /// page or JSON the middleware would send.
+    pub fn maintenance_response(&self, req: &HttpRequest) -> actix_web::HttpResponse {
+        self.inner
+            .responder
+            .respond(req, &self.inner.snapshot.load())
+    }
+}
+
 /// Handlers take the handle as an argument. It is found in the app data
 /// (`.app_data(maint.clone())` or `web::Data<MaintenanceMode>`); the middleware
 /// also provides it to every request it sees.
@@ -395,15 +424,7 @@ impl FromRequest for MaintenanceMode {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let found = req
-            .app_data::<MaintenanceMode>()
-            .cloned()
-            .or_else(|| {
-                req.app_data::<web::Data<MaintenanceMode>>()
-                    .map(|data| data.get_ref().clone())
-            })
-            .or_else(|| crate::global::installed().cloned());
-        ready(found.ok_or_else(|| {
+        ready(Self::registered_for(req).ok_or_else(|| {
             actix_web::error::ErrorInternalServerError(
                 "MaintenanceMode is not available: wrap the app in its middleware or add it with .app_data()",
             )

@@ -56,7 +56,9 @@ mod builder;
 mod client_ip;
 mod decision;
 mod global;
+pub mod guard;
 mod handle;
+mod marked;
 mod middleware;
 mod response;
 pub mod settings;
@@ -71,6 +73,9 @@ pub use global::{
     GlobalError, default_handle, get_maintenance_mode, install, installed, set_maintenance_mode,
     set_maintenance_state,
 };
+pub use guard::{
+    MaintenanceGuard, maintenance_off, maintenance_on, with_maintenance_off, with_maintenance_on,
+};
 pub use handle::{ClientIpHook, MaintenanceMode, StateError, UserHook};
 pub use middleware::{
     MaintenanceFuture, MaintenanceMiddleware, MaintenanceService, TOGGLE_OFF_ROUTE_NAME,
@@ -82,3 +87,32 @@ pub use settings::{MaintenanceSettings, ResponseType, SettingsError, StateBacken
 pub use state::{MaintenanceState, Schedule, ScheduleError};
 pub use testing::{TESTING_ENV_VAR, running_tests};
 pub use user::MaintenanceUser;
+
+#[cfg(feature = "macros")]
+pub use maint_macros::{maintenance_off, maintenance_on};
+
+/// What the handler attributes expand to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use actix_web::{HttpRequest, HttpResponse};
+    pub use inventory;
+
+    pub use crate::marked::MarkedHandler;
+    use crate::{Force, MaintenanceMode};
+
+    /// The guard of marker routes: they exist to be found, never to be routed to.
+    pub fn never(_: &actix_web::guard::GuardContext<'_>) -> bool {
+        false
+    }
+
+    /// Called by a `#[maintenance_off]` handler as it runs.
+    pub fn learn_route(req: &HttpRequest, force: Force) {
+        crate::marked::learn(req, force);
+    }
+
+    /// The whole of a `#[maintenance_on]` handler.
+    pub fn forced_on_response(req: &HttpRequest) -> HttpResponse {
+        crate::marked::learn(req, Force::On);
+        MaintenanceMode::for_request(req).maintenance_response(req)
+    }
+}

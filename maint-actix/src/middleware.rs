@@ -101,11 +101,17 @@ where
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
         let inner = &*self.handle.inner;
         let snapshot = inner.snapshot.load();
-        // Step 1 (handler attributes) has no marked handlers to consult yet.
-        let force = None;
+        let active = snapshot.state.is_active();
+        // While maintenance is off a `#[maintenance_on]` handler answers for
+        // itself, so the marking only needs looking up when maintenance is on.
+        let force = if active {
+            crate::marked::force_for(req.request())
+        } else {
+            None
+        };
         let need = inner.exemptions.need_maintenance_response(
             force,
-            || snapshot.state.is_active(),
+            || active,
             &mut ActixFacts::new(req.request(), inner),
         );
         if need {

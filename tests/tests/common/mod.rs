@@ -57,7 +57,7 @@ impl Hits {
         self.0.load(Ordering::SeqCst)
     }
 
-    fn hit(&self) {
+    pub fn hit(&self) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
