@@ -3,7 +3,7 @@
 use actix_session::{SessionMiddleware, storage::CookieSessionStore};
 use actix_web::{App, HttpResponse, HttpServer, cookie::Key, get, web};
 use handlebars::Handlebars;
-use maint_actix::{MaintenanceMode, MaintenanceSettings};
+use maint_actix::{MaintenanceMode, MaintenanceSettings, maintenance_off, maintenance_on};
 
 /// The site's templates, built into the binary so it runs from any directory.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -44,6 +44,22 @@ async fn home(templates: web::Data<Handlebars<'static>>) -> HttpResponse {
     }
 }
 
+/// The about page stays up during maintenance (Django's `@force_maintenance_mode_off`).
+#[maintenance_off]
+#[get("/about/")]
+async fn about() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body("<!DOCTYPE html><title>About</title><h1>About</h1><p>This page is served even during maintenance.</p>")
+}
+
+/// A retired page: always the maintenance response (Django's `@force_maintenance_mode_on`).
+#[maintenance_on]
+#[get("/legacy/")]
+async fn legacy() -> HttpResponse {
+    HttpResponse::Ok().body("Legacy")
+}
+
 /// Serves the site on `bind` until stopped.
 pub fn serve(maint: MaintenanceMode, bind: &str) -> std::io::Result<()> {
     let session_key = Key::generate();
@@ -53,6 +69,8 @@ pub fn serve(maint: MaintenanceMode, bind: &str) -> std::io::Result<()> {
             App::new()
                 .app_data(templates.clone())
                 .service(home)
+                .service(about)
+                .service(legacy)
                 .wrap(maint.middleware())
                 .wrap(
                     SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())

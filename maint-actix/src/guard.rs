@@ -82,6 +82,15 @@ impl Drop for MaintenanceGuard {
 }
 
 impl MaintenanceMode {
+    /// Sets maintenance to `on` until the guard drops (Django's
+    /// `override_maintenance_mode(value)`).
+    pub fn override_maintenance_mode(&self, on: bool) -> Result<MaintenanceGuard, StateError> {
+        pollster::block_on(MaintenanceGuard::enter(
+            self,
+            MaintenanceState::from_bool(on),
+        ))
+    }
+
     /// Turns maintenance on until the guard drops (Django's `maintenance_mode_on()`).
     /// With `mode` fixed in settings this is an error, as Django raises `ImproperlyConfigured`.
     pub fn maintenance_on(&self) -> Result<MaintenanceGuard, StateError> {

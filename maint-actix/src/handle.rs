@@ -222,6 +222,18 @@ impl MaintenanceMode {
 }
 
 impl Inner {
+    /// The user of `req`: the `get_authenticated_user` hook's, else the session's.
+    pub(crate) fn user_of(&self, req: &HttpRequest) -> MaintenanceUser {
+        if let Some(user) = self.user_hook.as_ref().and_then(|hook| hook(req)) {
+            return user;
+        }
+        let session = actix_session::SessionExt::get_session(req);
+        crate::user::current(&session, &self.settings.session_user_key).unwrap_or_else(|error| {
+            tracing::debug!(%error, "unreadable session user; treating the request as anonymous");
+            MaintenanceUser::anonymous()
+        })
+    }
+
     async fn refresh(&self) {
         if self.settings.mode.is_some() {
             return;
@@ -405,6 +417,12 @@ impl MaintenanceMode {
                     .map(|data| data.get_ref().clone())
             })
             .or_else(|| crate::global::installed().cloned())
+    }
+
+    /// The user of `req` as the maintenance check sees it: the
+    /// `get_authenticated_user` hook's, else the one stored in the session.
+    pub fn user_of(&self, req: &HttpRequest) -> MaintenanceUser {
+        self.inner.user_of(req)
     }
 
     /// The maintenance response for `req` in the current state: the redirect,

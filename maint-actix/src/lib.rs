@@ -54,6 +54,8 @@
 pub mod backend;
 mod builder;
 mod client_ip;
+#[cfg(feature = "command")]
+pub mod command;
 mod decision;
 mod global;
 pub mod guard;
@@ -61,8 +63,10 @@ mod handle;
 mod marked;
 mod middleware;
 mod response;
+pub mod routes;
 pub mod settings;
 pub mod state;
+pub mod template;
 mod testing;
 pub mod user;
 

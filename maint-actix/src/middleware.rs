@@ -189,22 +189,7 @@ impl RequestFacts for ActixFacts<'_> {
     }
 
     fn user(&mut self) -> Option<MaintenanceUser> {
-        if let Some(user) = self
-            .inner
-            .user_hook
-            .as_ref()
-            .and_then(|hook| hook(self.req))
-        {
-            return Some(user);
-        }
-        let key = &self.inner.settings.session_user_key;
-        match user::current(&self.req.get_session(), key) {
-            Ok(user) => Some(user),
-            Err(error) => {
-                tracing::debug!(%error, "unreadable session user; treating the request as anonymous");
-                Some(MaintenanceUser::anonymous())
-            }
-        }
+        Some(self.inner.user_of(self.req))
     }
 
     fn logout(&mut self) {

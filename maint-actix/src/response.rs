@@ -124,6 +124,11 @@ impl Responder {
         })
     }
 
+    /// The Handlebars registry of the maintenance page (and the toggle page).
+    pub(crate) fn templates(&self) -> &Handlebars<'static> {
+        &self.templates
+    }
+
     /// The maintenance response for `req` in the state of `snapshot`.
     pub(crate) fn respond(&self, req: &HttpRequest, snapshot: &Snapshot) -> HttpResponse {
         let mut res = match &self.redirect {

@@ -7,6 +7,7 @@
 //!   `set_maintenance_mode` / `get_maintenance_mode` steps.
 //! - `test_core_schedule` through the module-level API → the
 //!   `set_maintenance_state` step.
+//! - `TestOverrideMaintenanceMode` through the module-level API → the guard steps.
 
 mod common;
 
@@ -86,4 +87,20 @@ async fn installed_handle_backs_the_free_functions() {
     assert_eq!(read_state!(), "false");
     maint_actix::set_maintenance_mode(true).unwrap();
     assert_eq!(read_state!(), "true");
+
+    // The scoped guards over the default handle (Django's module-level
+    // `maintenance_mode_on()` / `maintenance_mode_off()`).
+    {
+        let _off = maint_actix::maintenance_off().unwrap();
+        assert!(!maint_actix::get_maintenance_mode());
+        {
+            let _on = maint_actix::maintenance_on().unwrap();
+            assert!(maint_actix::get_maintenance_mode());
+        }
+        assert!(!maint_actix::get_maintenance_mode());
+    }
+    assert!(maint_actix::get_maintenance_mode(), "restored to on");
+    assert!(!maint_actix::with_maintenance_off(maint_actix::get_maintenance_mode).unwrap());
+    assert!(maint_actix::with_maintenance_on(maint_actix::get_maintenance_mode).unwrap());
+    assert!(maint.is_on());
 }

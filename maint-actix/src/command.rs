@@ -1,0 +1,1 @@
+//! The `maintenance_mode on|off|status` command. TODO(helper)

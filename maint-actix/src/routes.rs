@@ -1,0 +1,1 @@
+//! The superuser toggle routes: `on/` and `off/`. TODO(helper)

@@ -1,0 +1,1 @@
+//! The Handlebars helper `maintenance_mode`. TODO(helper)
