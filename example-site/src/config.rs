@@ -8,13 +8,25 @@ use serde::Deserialize;
 /// Where `--config` points when it is not given (works from the workspace root).
 pub const DEFAULT_CONFIG_PATH: &str = "example-site/example-site.toml";
 
-/// The whole file: the library's settings under `[maintenance]`.
+/// The whole file: the library's settings under `[maintenance]`, the site's own under `[site]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// `maint_actix::MaintenanceSettings`, deserialized as is.
     #[serde(default)]
     pub maintenance: MaintenanceSettings,
+    /// Settings of the example site itself.
+    #[serde(default)]
+    pub site: SiteConfig,
+}
+
+/// The `[site]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Secret (at least 32 bytes) that signs session cookies, so that several
+    /// instances accept each other's sessions. Random per process when absent.
+    pub session_secret: Option<String>,
 }
 
 impl Config {
@@ -22,7 +34,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read config file {}: {e}", absolute(path).display()))?;
-        toml::from_str(&text).map_err(|e| {
+        let config: Config = toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
                 .map(|span| text[..span.start].matches('\n').count() + 1)
@@ -32,7 +44,16 @@ impl Config {
                 absolute(path).display(),
                 one_line(e.message())
             )
-        })
+        })?;
+        if let Some(secret) = &config.site.session_secret
+            && secret.len() < 32
+        {
+            return Err(format!(
+                "invalid config file {}: `site.session_secret` must be at least 32 bytes",
+                absolute(path).display()
+            ));
+        }
+        Ok(config)
     }
 }
 

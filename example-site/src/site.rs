@@ -1,24 +1,36 @@
-//! The site itself: templates, routes and the server.
+//! The site: templates, the app, the server.
 
 use actix_session::{SessionMiddleware, storage::CookieSessionStore};
-use actix_web::{App, HttpResponse, HttpServer, cookie::Key, get, web};
+use actix_web::{App, HttpServer, cookie::Key, web};
 use handlebars::Handlebars;
-use maint_actix::{MaintenanceMode, MaintenanceSettings, maintenance_off, maintenance_on};
+use maint_actix::{MaintenanceMode, MaintenanceSettings};
 
-/// The site's templates, built into the binary so it runs from any directory.
-const TEMPLATES: &[(&str, &str)] = &[
+use crate::{auth, config::SiteConfig, pages};
+
+/// Templates of the maintenance response, built into the binary so it runs from any directory.
+const MAINTENANCE_TEMPLATES: &[(&str, &str)] = &[
     ("503.html", include_str!("../templates/503.html")),
     (
         "errors/503.html",
         include_str!("../templates/errors/503.html"),
     ),
-    ("home.html", include_str!("../templates/home.html")),
 ];
 
-/// The site's Handlebars registry.
-pub fn templates() -> Handlebars<'static> {
+/// Templates of the site's own pages.
+const PAGE_TEMPLATES: &[(&str, &str)] = &[
+    ("base_style", include_str!("../templates/base_style.html")),
+    (
+        "layout_header",
+        include_str!("../templates/layout_header.html"),
+    ),
+    ("home.html", include_str!("../templates/home.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("admin.html", include_str!("../templates/admin.html")),
+];
+
+fn registry(templates: &[(&str, &str)]) -> Handlebars<'static> {
     let mut registry = Handlebars::new();
-    for (name, source) in TEMPLATES {
+    for (name, source) in templates {
         registry
             .register_template_string(name, source)
             .expect("the site's templates compile");
@@ -26,51 +38,46 @@ pub fn templates() -> Handlebars<'static> {
     registry
 }
 
-/// The maintenance handle for `settings`, with the site's templates.
+/// The maintenance handle for `settings`, with the site's maintenance pages.
 pub fn maintenance_mode(settings: MaintenanceSettings) -> Result<MaintenanceMode, String> {
     MaintenanceMode::builder(settings)
-        .templates(templates())
+        .templates(registry(MAINTENANCE_TEMPLATES))
         .build()
         .map_err(|e| e.to_string())
 }
 
-#[get("/")]
-async fn home(templates: web::Data<Handlebars<'static>>) -> HttpResponse {
-    match templates.render("home.html", &()) {
-        Ok(page) => HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(page),
-        Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
+/// The page registry, with the `maintenance_mode` helper reading `maint`.
+fn page_templates(maint: &MaintenanceMode) -> Handlebars<'static> {
+    let mut templates = registry(PAGE_TEMPLATES);
+    maint_actix::template::register_helper(&mut templates, maint);
+    templates
+}
+
+fn session_key(site: &SiteConfig) -> Key {
+    match &site.session_secret {
+        Some(secret) => Key::derive_from(secret.as_bytes()),
+        None => Key::generate(),
     }
 }
 
-/// The about page stays up during maintenance (Django's `@force_maintenance_mode_off`).
-#[maintenance_off]
-#[get("/about/")]
-async fn about() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body("<!DOCTYPE html><title>About</title><h1>About</h1><p>This page is served even during maintenance.</p>")
-}
-
-/// A retired page: always the maintenance response (Django's `@force_maintenance_mode_on`).
-#[maintenance_on]
-#[get("/legacy/")]
-async fn legacy() -> HttpResponse {
-    HttpResponse::Ok().body("Legacy")
-}
-
 /// Serves the site on `bind` until stopped.
-pub fn serve(maint: MaintenanceMode, bind: &str) -> std::io::Result<()> {
-    let session_key = Key::generate();
-    let templates = web::Data::new(templates());
+pub fn serve(maint: MaintenanceMode, site: &SiteConfig, bind: &str) -> std::io::Result<()> {
+    let session_key = session_key(site);
+    let templates = web::Data::new(page_templates(&maint));
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(templates.clone())
-                .service(home)
-                .service(about)
-                .service(legacy)
+                .service(pages::home)
+                .service(pages::about)
+                .service(pages::legacy)
+                .service(pages::api_status)
+                .service(auth::login_form)
+                .service(auth::login)
+                .service(auth::logout)
+                .service(auth::whoami)
+                .service(auth::admin)
+                .service(maint_actix::routes::routes())
                 .wrap(maint.middleware())
                 .wrap(
                     SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())

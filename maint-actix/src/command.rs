@@ -1,1 +1,458 @@
-//! The `maintenance_mode on|off|status` command. TODO(helper)
+//! The `maintenance_mode on|off|status` command: django-maintenance-mode's
+//! `manage.py maintenance_mode`, as a [clap] subcommand any app binary embeds.
+//!
+//! ```text
+//! app maintenance_mode on|off|status [--start ISO8601] [--end ISO8601] [--interactive]
+//! ```
+//!
+//! [`MaintenanceModeCommand`] is the parsed arguments; [`run`](MaintenanceModeCommand::run)
+//! carries them out on a [`MaintenanceMode`] handle, reading the answer to
+//! `--interactive` from any [`BufRead`] and writing to any [`Write`], so it is
+//! testable and embeddable; [`run_stdio`](MaintenanceModeCommand::run_stdio)
+//! uses the process's stdin and stdout. Every failure is a [`CommandError`]
+//! whose message is one line, ready for `eprintln!("{error}")` and a non-zero exit.
+//!
+//! # What it does
+//!
+//! The semantics are Django's command's:
+//!
+//! - `on` (also `yes`, `true`, `1`) and `off` (also `no`, `false`, `0`), in any
+//!   case. When the stored state is already plainly on (for `on`) or off (for
+//!   `off`), the command succeeds and writes nothing: a Django-format file
+//!   (`1\n`) keeps its exact bytes, a missing file stays missing. A stored
+//!   schedule is neither: `on` replaces it with plain on, `off` with off, even
+//!   while the window is open or has not started.
+//! - `on --start ISO8601 --end ISO8601` (either or both) stores a window,
+//!   replacing whatever was stored. Dates are read by [`parse_iso8601`]
+//!   (without an offset they are UTC) and checked as Django checks them: start
+//!   before end, end in the future. `--start` / `--end` with `off` or `status` is an error.
+//! - `--interactive` asks `maintenance mode on? (y/N) ` (or `off`) and goes on
+//!   only when the answer starts with `y` or `Y`; any other answer, or none,
+//!   does nothing and succeeds. As in Django, the question is asked only when
+//!   something would change, and (unlike Django) only after the arguments have
+//!   been checked, so a bad date is reported before anyone is asked.
+//! - `status` prints one line: `on` or `off`, the state in effect now, and for
+//!   a stored window its description, e.g. `off (scheduled from
+//!   2030-01-01T02:00:00Z to 2030-01-01T03:00:00Z)` before it opens, `on
+//!   (scheduled until 2030-01-01T03:00:00Z)` inside an open-ended one.
+//! - `on` and `off` print nothing when they succeed, as Django's command does
+//!   at its default verbosity; a script checks the exit status, a human runs
+//!   `status`. The only other output is the `--interactive` question.
+//!
+//! The state is always read from the backend itself, never from the handle's
+//! snapshot: a change made a moment ago by another process is seen, and a
+//! backend that cannot be read fails the command (naming the file and the OS
+//! reason) instead of answering with `state_backend_fallback_value`. This
+//! applies to `on` and `off` too, as in Django, so a corrupted state file has
+//! to be fixed (or deleted) by hand.
+//!
+//! # A fixed `mode`
+//!
+//! When the `mode` setting fixes the state, Django's command returns early
+//! with success when the request matches it (its "already on" check reads the
+//! setting) and otherwise fails because the state cannot be set. This command
+//! does the same without touching the backend, which `mode` overrides:
+//! `on` with `mode = true` (or `off` with `mode = false`) succeeds and changes
+//! nothing; the opposite state, or any `--start` / `--end`, fails with
+//! [`CommandError::FixedBySettings`]. `status` prints `on (fixed by the mode
+//! setting)` or `off (fixed by the mode setting)`.
+//!
+//! # Embedding
+//!
+//! ```
+//! use maint_actix::command::MaintenanceModeCommand;
+//! // Or depend on clap (with `derive`) directly.
+//! use maint_actix::command::clap::{self, Parser, Subcommand};
+//! use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+//!
+//! #[derive(Parser)]
+//! struct Cli {
+//!     #[command(subcommand)]
+//!     command: Option<Command>,
+//! }
+//!
+//! #[derive(Subcommand)]
+//! enum Command {
+//!     /// Turn maintenance mode on or off, or show it.
+//!     #[command(name = "maintenance_mode")]
+//!     MaintenanceMode(MaintenanceModeCommand),
+//! }
+//!
+//! let maint = MaintenanceMode::new(
+//!     MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
+//! )?;
+//! let cli = Cli::try_parse_from(["app", "maintenance_mode", "ON"])?;
+//! if let Some(Command::MaintenanceMode(command)) = cli.command {
+//!     // A real binary calls `command.run_stdio(&maint)` and exits non-zero on error.
+//!     command.run(&maint, &mut std::io::empty(), &mut std::io::sink())?;
+//! }
+//! assert!(maint.is_on());
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! ```
+
+use std::io::{self, BufRead, Write};
+
+use jiff::Timestamp;
+
+/// The version of [clap] the command is built with, for apps that embed it
+/// without depending on clap themselves (its derives find it as `clap` when
+/// it is in scope: `use maint_actix::command::clap;`).
+pub use clap;
+
+use crate::{
+    backend::BackendError,
+    handle::{MaintenanceMode, StateError},
+    state::{MaintenanceState, Schedule, ScheduleError, parse_iso8601},
+};
+
+/// The arguments of `maintenance_mode on|off|status [--start ISO8601]
+/// [--end ISO8601] [--interactive]`; see the [module docs](self) for what
+/// each does.
+///
+/// It derives [`clap::Args`], so it is a variant of an app's
+/// [`clap::Subcommand`] enum (`#[command(name = "maintenance_mode")]
+/// MaintenanceMode(MaintenanceModeCommand)`) or flattened into a parser.
+/// It can also be built directly:
+///
+/// ```
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+/// use maint_actix::command::MaintenanceModeCommand;
+///
+/// let maint = MaintenanceMode::new(
+///     MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
+/// )?;
+/// let on = MaintenanceModeCommand {
+///     state: "on".into(),
+///     start: None,
+///     end: Some("2999-01-01T03:00:00Z".into()),
+///     interactive: false,
+/// };
+/// on.run(&maint, &mut std::io::empty(), &mut std::io::sink())?;
+///
+/// let status = MaintenanceModeCommand { state: "status".into(), end: None, ..on };
+/// let mut out = Vec::new();
+/// status.run(&maint, &mut std::io::empty(), &mut out)?;
+/// assert_eq!(String::from_utf8(out)?, "on (scheduled until 2999-01-01T03:00:00Z)\n");
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+#[command(
+    about = "Turn maintenance mode on or off, or show whether it is on",
+    long_about = None
+)]
+pub struct MaintenanceModeCommand {
+    /// on (or yes, true, 1), off (or no, false, 0), or status; case-insensitive.
+    #[arg(value_name = "on|off|status")]
+    pub state: String,
+    /// With on: start of a scheduled maintenance window (ISO 8601; UTC when no offset is given).
+    #[arg(long, value_name = "ISO8601")]
+    pub start: Option<String>,
+    /// With on: end of a scheduled maintenance window (ISO 8601; UTC when no offset is given).
+    #[arg(long, value_name = "ISO8601")]
+    pub end: Option<String>,
+    /// Ask for confirmation (y/N) before changing the state.
+    #[arg(long)]
+    pub interactive: bool,
+}
+
+/// Why the command failed. Every message is a single line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The state argument is none of the accepted words.
+    #[error(
+        "invalid maintenance_mode argument {given:?}: expected on|off|status (or yes/true/1, no/false/0)"
+    )]
+    InvalidState {
+        /// The argument as given.
+        given: String,
+    },
+    /// `--start` / `--end` given with `off` (Django's message).
+    #[error("--start / --end options can only be used with 'on' state")]
+    ScheduleWithOff,
+    /// `--start` / `--end` given with `status`.
+    #[error("--start / --end options can only be used with 'on' state, not with 'status'")]
+    ScheduleWithStatus,
+    /// A `--start` / `--end` value that is not an ISO 8601 date.
+    #[error(
+        "invalid --{option} date {value:?} ({reason}); expected ISO 8601, e.g. 2030-01-01T02:00:00Z"
+    )]
+    InvalidDate {
+        /// `start` or `end`.
+        option: &'static str,
+        /// The value as given.
+        value: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// The window is refused: start not before end, or end not in the future.
+    #[error("maintenance schedule refused: {0}")]
+    Schedule(#[source] ScheduleError),
+    /// The `mode` setting fixes the state to this value, so it cannot be changed.
+    #[error("{}", StateError::FixedBySettings(*.0))]
+    FixedBySettings(bool),
+    /// The state backend could not be read or written; the message names the
+    /// state file's full path and the OS reason.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The answer to the `--interactive` question could not be read.
+    #[error("cannot read the answer to the confirmation question: {0}")]
+    ReadAnswer(#[source] io::Error),
+    /// The output (the question, or the status line) could not be written.
+    #[error("cannot write the maintenance_mode output: {0}")]
+    WriteOutput(#[source] io::Error),
+}
+
+impl From<StateError> for CommandError {
+    fn from(error: StateError) -> Self {
+        match error {
+            StateError::FixedBySettings(mode) => Self::FixedBySettings(mode),
+            StateError::Schedule(error) => Self::Schedule(error),
+            StateError::Backend(error) => Self::Backend(error),
+        }
+    }
+}
+
+/// What the state argument asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    On,
+    Off,
+    Status,
+}
+
+impl Action {
+    fn parse(given: &str) -> Result<Self, CommandError> {
+        match given.to_lowercase().as_str() {
+            "on" | "yes" | "true" | "1" => Ok(Self::On),
+            "off" | "no" | "false" | "0" => Ok(Self::Off),
+            "status" => Ok(Self::Status),
+            _ => Err(CommandError::InvalidState {
+                given: given.to_owned(),
+            }),
+        }
+    }
+}
+
+impl MaintenanceModeCommand {
+    /// Carries out the command on `maint`: `--interactive` reads its answer
+    /// from `input`, and the question and the `status` line go to `output`.
+    /// Blocks the calling thread on the backend; call it from synchronous
+    /// code (a `main` before the server starts, a thread), not from inside an
+    /// async task. See the [module docs](self) for the behaviour.
+    ///
+    /// ```
+    /// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+    /// use maint_actix::command::{CommandError, MaintenanceModeCommand};
+    ///
+    /// let maint = MaintenanceMode::new(
+    ///     MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
+    /// )?;
+    /// let command = |state: &str, interactive: bool| MaintenanceModeCommand {
+    ///     state: state.into(),
+    ///     start: None,
+    ///     end: None,
+    ///     interactive,
+    /// };
+    ///
+    /// let mut question = Vec::new();
+    /// command("on", true).run(&maint, &mut "n\n".as_bytes(), &mut question)?;
+    /// assert_eq!(question, b"maintenance mode on? (y/N) ");
+    /// assert!(!maint.is_on(), "declined");
+    ///
+    /// command("on", true).run(&maint, &mut "y\n".as_bytes(), &mut std::io::sink())?;
+    /// assert!(maint.is_on());
+    ///
+    /// let mut status = Vec::new();
+    /// command("status", false).run(&maint, &mut std::io::empty(), &mut status)?;
+    /// assert_eq!(status, b"on\n");
+    ///
+    /// let error = command("maybe", false)
+    ///     .run(&maint, &mut std::io::empty(), &mut std::io::sink())
+    ///     .unwrap_err();
+    /// assert!(matches!(error, CommandError::InvalidState { .. }));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run(
+        &self,
+        maint: &MaintenanceMode,
+        input: &mut dyn BufRead,
+        output: &mut dyn Write,
+    ) -> Result<(), CommandError> {
+        let action = Action::parse(&self.state)?;
+        let scheduled = self.start.is_some() || self.end.is_some();
+        match action {
+            Action::Status if scheduled => Err(CommandError::ScheduleWithStatus),
+            Action::Status => status(maint, output),
+            Action::Off if scheduled => Err(CommandError::ScheduleWithOff),
+            Action::Off => self.switch(maint, Request::Off, input, output),
+            Action::On if scheduled => {
+                let start = parse_date("start", self.start.as_deref())?;
+                let end = parse_date("end", self.end.as_deref())?;
+                self.switch(maint, Request::Window { start, end }, input, output)
+            }
+            Action::On => self.switch(maint, Request::On, input, output),
+        }
+    }
+
+    /// [`run`](Self::run) on the process's stdin and stdout.
+    ///
+    /// ```no_run
+    /// use maint_actix::{MaintenanceMode, MaintenanceSettings};
+    /// use maint_actix::command::MaintenanceModeCommand;
+    ///
+    /// let maint = MaintenanceMode::new(MaintenanceSettings::default()).unwrap();
+    /// let status = MaintenanceModeCommand {
+    ///     state: "status".into(),
+    ///     start: None,
+    ///     end: None,
+    ///     interactive: false,
+    /// };
+    /// if let Err(error) = status.run_stdio(&maint) {
+    ///     eprintln!("{error}");
+    ///     std::process::exit(1);
+    /// }
+    /// ```
+    pub fn run_stdio(&self, maint: &MaintenanceMode) -> Result<(), CommandError> {
+        let stdin = io::stdin();
+        let mut input = stdin.lock();
+        let stdout = io::stdout();
+        let mut output = stdout.lock();
+        self.run(maint, &mut input, &mut output)
+    }
+
+    /// `on`, `off` or a window: skip when already so, confirm, store.
+    fn switch(
+        &self,
+        maint: &MaintenanceMode,
+        request: Request,
+        input: &mut dyn BufRead,
+        output: &mut dyn Write,
+    ) -> Result<(), CommandError> {
+        if let Some(mode) = maint.settings().mode {
+            // Django: `get_maintenance_mode()` returns the setting, so a request
+            // matching it returns early; anything else fails to set.
+            return match request {
+                Request::On if mode => Ok(()),
+                Request::Off if !mode => Ok(()),
+                _ => Err(CommandError::FixedBySettings(mode)),
+            };
+        }
+        if let Request::Window { start, end } = request {
+            // Checked before asking; `schedule` checks again when storing.
+            MaintenanceState::scheduled(start, end, Timestamp::now())
+                .map_err(CommandError::Schedule)?;
+        }
+        let stored = pollster::block_on(maint.backend().get())?;
+        let already = match request {
+            Request::On => stored == MaintenanceState::On,
+            Request::Off => stored == MaintenanceState::Off,
+            Request::Window { .. } => false,
+        };
+        if already {
+            return Ok(());
+        }
+        if self.interactive && !confirm(request.question(), input, output)? {
+            return Ok(());
+        }
+        match request {
+            Request::On => maint.set_maintenance_mode_blocking(true)?,
+            Request::Off => maint.set_maintenance_mode_blocking(false)?,
+            Request::Window { start, end } => pollster::block_on(maint.schedule(start, end))?,
+        }
+        Ok(())
+    }
+}
+
+/// The change `on` / `off` asks for.
+#[derive(Debug, Clone, Copy)]
+enum Request {
+    On,
+    Off,
+    Window {
+        start: Option<Timestamp>,
+        end: Option<Timestamp>,
+    },
+}
+
+impl Request {
+    fn question(self) -> &'static str {
+        match self {
+            Self::Off => "maintenance mode off? (y/N) ",
+            Self::On | Self::Window { .. } => "maintenance mode on? (y/N) ",
+        }
+    }
+}
+
+fn parse_date(
+    option: &'static str,
+    value: Option<&str>,
+) -> Result<Option<Timestamp>, CommandError> {
+    value
+        .map(|value| {
+            parse_iso8601(value).map_err(|error| CommandError::InvalidDate {
+                option,
+                value: value.to_owned(),
+                reason: match error {
+                    ScheduleError::InvalidDate { reason, .. } => reason,
+                    other => other.to_string(),
+                },
+            })
+        })
+        .transpose()
+}
+
+/// Asks `question`; yes only when the answer starts with `y` or `Y` (Django's
+/// `answer.lower().find("y") == 0`). End of input is no.
+fn confirm(
+    question: &str,
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+) -> Result<bool, CommandError> {
+    output
+        .write_all(question.as_bytes())
+        .and_then(|()| output.flush())
+        .map_err(CommandError::WriteOutput)?;
+    let mut answer = Vec::new();
+    input
+        .read_until(b'\n', &mut answer)
+        .map_err(CommandError::ReadAnswer)?;
+    Ok(matches!(answer.first(), Some(b'y' | b'Y')))
+}
+
+/// Prints the state in effect now, read from the backend (or the fixed `mode`).
+fn status(maint: &MaintenanceMode, output: &mut dyn Write) -> Result<(), CommandError> {
+    let line = match maint.settings().mode {
+        Some(mode) => format!("{} (fixed by the mode setting)", on_off(mode)),
+        None => {
+            let stored = pollster::block_on(maint.backend().get())?;
+            let now = on_off(stored.is_active());
+            match stored.schedule() {
+                Some(schedule) => format!("{now} ({})", describe(schedule)),
+                None => now.to_owned(),
+            }
+        }
+    };
+    writeln!(output, "{line}")
+        .and_then(|()| output.flush())
+        .map_err(CommandError::WriteOutput)
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
+/// `scheduled from A to B`, `scheduled from A`, `scheduled until B`, plus the reason.
+fn describe(schedule: &Schedule) -> String {
+    let mut text = match (schedule.start, schedule.end) {
+        (Some(start), Some(end)) => format!("scheduled from {start} to {end}"),
+        (Some(start), None) => format!("scheduled from {start}"),
+        (None, Some(end)) => format!("scheduled until {end}"),
+        (None, None) => "scheduled".to_owned(),
+    };
+    if let Some(reason) = &schedule.reason {
+        // Debug-quoted, so a reason with a line break still prints as one line.
+        text.push_str(&format!(", reason: {reason:?}"));
+    }
+    text
+}

@@ -246,14 +246,7 @@ impl Inner {
     /// Replaces the snapshot when what the backend says changed, logging each
     /// change once: a corrupted file is reported when it appears, not per poll.
     fn apply_read(&self, read: Result<MaintenanceState, BackendError>) {
-        let fallback = self.settings.state_backend_fallback_value;
-        let (state, problem) = match read {
-            Ok(state) => (state, None),
-            Err(error) => (
-                MaintenanceState::from_bool(fallback),
-                Some(error.to_string()),
-            ),
-        };
+        let (state, problem) = state_or_fallback(read, self.settings.state_backend_fallback_value);
         let current = self.snapshot.load();
         if current.state == state && current.problem == problem {
             return;
@@ -271,6 +264,40 @@ impl Inner {
         }
         self.snapshot.store(Arc::new(Snapshot::new(state, problem)));
     }
+}
+
+/// What a read means for the snapshot: the state, or the fallback and why.
+fn state_or_fallback(
+    read: Result<MaintenanceState, BackendError>,
+    fallback: bool,
+) -> (MaintenanceState, Option<String>) {
+    match read {
+        Ok(state) => (state, None),
+        Err(error) => (
+            MaintenanceState::from_bool(fallback),
+            Some(error.to_string()),
+        ),
+    }
+}
+
+/// The snapshot to start with: the fixed `mode`, or the backend's state now.
+fn initial_snapshot(settings: &MaintenanceSettings, backend: &dyn StateBackend) -> Snapshot {
+    if let Some(mode) = settings.mode {
+        return Snapshot::new(MaintenanceState::from_bool(mode), None);
+    }
+    let read = pollster::block_on(backend.get());
+    let (state, problem) = state_or_fallback(read, settings.state_backend_fallback_value);
+    match &problem {
+        Some(problem) => tracing::warn!(
+            error = %problem,
+            fallback = %state,
+            "maintenance state unreadable; using state_backend_fallback_value"
+        ),
+        None => {
+            tracing::debug!(state = %state, backend = %backend.describe(), "maintenance state read")
+        }
+    }
+    Snapshot::new(state, problem)
 }
 
 /// Creates the backend that `state_backend` names.
@@ -303,10 +330,7 @@ pub(crate) struct Parts {
 impl MaintenanceMode {
     /// Reads the initial state and, unless `mode` fixes it, starts the refresher.
     pub(crate) fn start(parts: Parts) -> Self {
-        let initial = match parts.settings.mode {
-            Some(mode) => Snapshot::new(MaintenanceState::from_bool(mode), None),
-            None => Snapshot::new(MaintenanceState::Off, None),
-        };
+        let initial = initial_snapshot(&parts.settings, &*parts.backend);
         let watches = parts.settings.mode.is_none()
             && (parts.backend.poll_interval().is_some() || parts.backend.subscribe().is_some());
         let (stop, stopped) = tokio::sync::oneshot::channel();
@@ -322,7 +346,6 @@ impl MaintenanceMode {
             responder: parts.responder,
             _stop_refresher: watches.then_some(stop),
         });
-        pollster::block_on(inner.refresh());
         if watches {
             spawn_refresher(Arc::downgrade(&inner), stopped);
         }

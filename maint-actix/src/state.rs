@@ -205,7 +205,7 @@ impl Schedule {
 }
 
 impl fmt::Display for MaintenanceState {
-    /// `off`, `on`, or `scheduled (start .. end)`, as the `status` command prints it.
+    /// `off`, `on`, or `scheduled from START to END` (`-` for an open end).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Off => f.write_str("off"),
@@ -263,9 +263,9 @@ pub fn parse_iso8601(value: &str) -> Result<Timestamp, ScheduleError> {
         .parse::<civil::DateTime>()
         .and_then(|naive| naive.to_zoned(TimeZone::UTC))
         .map(|zoned| zoned.timestamp())
-        .map_err(|e| ScheduleError::InvalidDate {
+        .map_err(|_| ScheduleError::InvalidDate {
             value: value.to_owned(),
-            reason: e.to_string(),
+            reason: "not an ISO 8601 date".to_owned(),
         })
 }
 

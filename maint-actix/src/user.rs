@@ -101,6 +101,8 @@ pub fn login(
     user: &MaintenanceUser,
 ) -> Result<(), SessionInsertError> {
     session.renew();
+    // A token minted for the previous user must not serve the next one.
+    session.remove(crate::routes::CSRF_SESSION_KEY);
     session.insert(key, user)
 }
 

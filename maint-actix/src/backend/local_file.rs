@@ -135,7 +135,8 @@ impl LocalFileBackend {
         let permissions = permissions_for_replacing(&self.path)?;
         let mut temp = tempfile::Builder::new()
             .prefix(TEMP_FILE_PREFIX)
-            .tempfile_in(self.directory())?;
+            .tempfile_in(self.directory())
+            .map_err(without_temp_path)?;
         temp.write_all(contents)?;
         if let Some(permissions) = permissions {
             temp.as_file().set_permissions(permissions)?;
@@ -155,6 +156,17 @@ impl LocalFileBackend {
             _ => Path::new("."),
         }
     }
+}
+
+/// tempfile's error without the temp file's name: the caller names the state
+/// file, and the name of a temp file that was never created misleads.
+fn without_temp_path(error: io::Error) -> io::Error {
+    if error.get_ref().is_none() {
+        return error;
+    }
+    let text = error.to_string();
+    let reason = text.split(" at path ").next().unwrap_or(&text);
+    io::Error::new(error.kind(), reason.to_owned())
 }
 
 #[async_trait]
