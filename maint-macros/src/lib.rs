@@ -27,15 +27,35 @@ use syn::{
 /// The handler is always served, even during maintenance, whatever the
 /// exemptions (Django's `@force_maintenance_mode_off`).
 ///
-/// ```ignore
-/// use actix_web::{get, HttpResponse};
-/// use maint_actix::maintenance_off;
+/// ```
+/// use actix_web::{App, HttpResponse, get, test, web};
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind, maintenance_off};
 ///
 /// #[maintenance_off]
 /// #[get("/about/")]
 /// async fn about() -> HttpResponse {
 ///     HttpResponse::Ok().body("About")
 /// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let maint = MaintenanceMode::new(
+///     MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
+/// )?;
+/// let app = test::init_service(
+///     App::new()
+///         .service(about)
+///         .route("/", web::get().to(|| async { HttpResponse::Ok().body("Home") }))
+///         .wrap(maint.middleware()),
+/// )
+/// .await;
+///
+/// maint.set_maintenance_mode(true).await?;
+/// let res = test::call_service(&app, test::TestRequest::get().uri("/about/").to_request()).await;
+/// assert_eq!(res.status(), 200);
+/// let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+/// assert_eq!(res.status(), 503);
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # }).unwrap();
 /// ```
 #[proc_macro_attribute]
 pub fn maintenance_off(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -45,15 +65,28 @@ pub fn maintenance_off(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The handler always gets the maintenance response, even when maintenance is
 /// off; its extractors and body never run (Django's `@force_maintenance_mode_on`).
 ///
-/// ```ignore
-/// use actix_web::{get, HttpResponse};
-/// use maint_actix::maintenance_on;
+/// ```
+/// use actix_web::{App, HttpResponse, get, test};
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind, maintenance_on};
 ///
 /// #[maintenance_on]
 /// #[get("/legacy/")]
 /// async fn legacy() -> HttpResponse {
 ///     unreachable!("never runs")
 /// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let maint = MaintenanceMode::new(
+///     MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
+/// )?;
+/// // Maintenance is off and there is no middleware: the handler still answers
+/// // with the maintenance response, built from the handle in the app data.
+/// assert!(!maint.is_on());
+/// let app = test::init_service(App::new().app_data(maint.clone()).service(legacy)).await;
+/// let res = test::call_service(&app, test::TestRequest::get().uri("/legacy/").to_request()).await;
+/// assert_eq!(res.status(), 503);
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # }).unwrap();
 /// ```
 #[proc_macro_attribute]
 pub fn maintenance_on(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -91,18 +124,33 @@ impl Force {
 
 /// The standard methods of actix-web's route macros (`#[get]` and friends).
 const METHOD_MACROS: &[&str] = &[
-    "get", "post", "put", "delete", "head", "connect", "options", "trace", "patch",
+    "get", "post", "put", "delete", "head", "connect", "options", "trace", "patch", "query",
 ];
 
 fn expand(force: Force, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     match try_expand(force, args, item.clone()) {
         Ok(tokens) => tokens,
-        // Keep the item so that the only error the user sees is ours.
+        // Keep the item, so that names it defines still resolve, but without
+        // its route macros, whose own errors about it would bury ours.
         Err(error) => {
             let error = error.to_compile_error();
+            let item = without_route_macros(item);
             quote!(#error #item)
         }
     }
+}
+
+fn without_route_macros(item: TokenStream2) -> TokenStream2 {
+    let Ok(mut item_fn) = syn::parse2::<ItemFn>(item.clone()) else {
+        return item;
+    };
+    let (routes, kept): (Vec<_>, Vec<_>) = item_fn
+        .attrs
+        .into_iter()
+        .partition(|attr| method_macro(attr).is_some() || is_routes_group(attr));
+    item_fn.attrs = kept;
+    let imports = keep_imports_used(routes.iter());
+    quote!(#imports #item_fn)
 }
 
 fn try_expand(force: Force, args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
@@ -114,7 +162,7 @@ fn try_expand(force: Force, args: TokenStream2, item: TokenStream2) -> syn::Resu
         ));
     }
     let item_fn: ItemFn = syn::parse2(item.clone()).map_err(|_| {
-        let span = first_token_span(&item);
+        let span = item_start_span(&item);
         syn::Error::new(
             span,
             format!("`#[{name}]` can only be applied to an `async fn` handler"),
@@ -123,7 +171,7 @@ fn try_expand(force: Force, args: TokenStream2, item: TokenStream2) -> syn::Resu
     check_signature(force, &item_fn)?;
     check_no_other_marking(force, &item_fn.attrs)?;
 
-    let routes = RouteAttributes::split(force, &item_fn)?;
+    let routes = RouteAttributes::split(force, &item_fn);
     let wrapper = match force {
         Force::Off => served_wrapper(&item_fn, &routes.kept),
         Force::On => answered_wrapper(&item_fn, &routes.kept),
@@ -137,11 +185,39 @@ fn try_expand(force: Force, args: TokenStream2, item: TokenStream2) -> syn::Resu
     })
 }
 
-fn first_token_span(item: &TokenStream2) -> Span {
-    item.clone()
+/// Where a non-fn item starts, past its attributes: its visibility or keyword.
+fn item_start_span(item: &TokenStream2) -> Span {
+    let Ok(mut parsed) = syn::parse2::<syn::Item>(item.clone()) else {
+        return Span::call_site();
+    };
+    if let Some(attrs) = item_attrs_mut(&mut parsed) {
+        attrs.clear();
+    }
+    quote!(#parsed)
         .into_iter()
-        .find(|tree| !matches!(tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == '#'))
-        .map_or_else(Span::call_site, |tree| tree.span())
+        .next()
+        .map_or_else(Span::call_site, |token| token.span())
+}
+
+fn item_attrs_mut(item: &mut syn::Item) -> Option<&mut Vec<Attribute>> {
+    use syn::Item;
+    Some(match item {
+        Item::Const(i) => &mut i.attrs,
+        Item::Enum(i) => &mut i.attrs,
+        Item::ExternCrate(i) => &mut i.attrs,
+        Item::ForeignMod(i) => &mut i.attrs,
+        Item::Impl(i) => &mut i.attrs,
+        Item::Macro(i) => &mut i.attrs,
+        Item::Mod(i) => &mut i.attrs,
+        Item::Static(i) => &mut i.attrs,
+        Item::Struct(i) => &mut i.attrs,
+        Item::Trait(i) => &mut i.attrs,
+        Item::TraitAlias(i) => &mut i.attrs,
+        Item::Type(i) => &mut i.attrs,
+        Item::Union(i) => &mut i.attrs,
+        Item::Use(i) => &mut i.attrs,
+        _ => return None,
+    })
 }
 
 fn check_signature(force: Force, item_fn: &ItemFn) -> syn::Result<()> {
@@ -159,11 +235,12 @@ fn check_signature(force: Force, item_fn: &ItemFn) -> syn::Result<()> {
             format!("`#[{name}]` cannot be used on a method; use a free `async fn` handler"),
         ));
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        return Err(syn::Error::new_spanned(
-            &sig.generics,
-            format!("`#[{name}]` does not support generic handlers"),
-        ));
+    let generic_message = format!("`#[{name}]` does not support generic handlers");
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(&sig.generics, generic_message));
+    }
+    if let Some(where_clause) = &sig.generics.where_clause {
+        return Err(syn::Error::new_spanned(where_clause, generic_message));
     }
     if let Some(variadic) = &sig.variadic {
         return Err(syn::Error::new_spanned(
@@ -201,65 +278,69 @@ fn check_no_other_marking(force: Force, attrs: &[Attribute]) -> syn::Result<()> 
 struct RouteAttributes {
     force: Force,
     fn_name: Ident,
-    /// `(method macro ident, args)` of each route, e.g. `get("/about/", name = "x")`.
-    routes: Vec<(Ident, Punctuated<Expr, Token![,]>)>,
+    /// The route macros, e.g. `#[get("/about/", name = "x")]`, as written.
+    routes: Vec<Attribute>,
+    /// The user's own `#[routes]`, if any.
+    routes_group: Option<Attribute>,
     /// Every other attribute (docs, lints, `#[route]`...), kept as written.
     kept: Vec<Attribute>,
 }
 
 impl RouteAttributes {
-    fn split(force: Force, item_fn: &ItemFn) -> syn::Result<Self> {
+    fn split(force: Force, item_fn: &ItemFn) -> Self {
         let mut routes = Vec::new();
+        let mut routes_group = None;
         let mut kept = Vec::new();
         for attr in &item_fn.attrs {
-            match method_macro(attr) {
-                Some(method) => {
-                    let args = attr.parse_args_with(Punctuated::parse_terminated)?;
-                    routes.push((method, args));
-                }
-                None if is_routes_group(attr) => {}
-                None => kept.push(attr.clone()),
+            if method_macro(attr).is_some() {
+                routes.push(attr.clone());
+            } else if is_routes_group(attr) {
+                routes_group = Some(attr.clone());
+            } else {
+                kept.push(attr.clone());
             }
         }
-        Ok(Self {
+        Self {
             force,
             fn_name: item_fn.sig.ident.clone(),
             routes,
+            routes_group,
             kept,
-        })
+        }
     }
 
     /// `#[routes]` with a marker route ahead of each route, or nothing when the
     /// handler carries no route macro (it is registered by hand, or the route
     /// macro is above and has already run).
     fn emit(&self) -> TokenStream2 {
-        if self.routes.is_empty() {
-            return TokenStream2::new();
+        let arguments_parse = self.routes.iter().all(|route| route_path(route).is_some());
+        if self.routes.is_empty() || !arguments_parse {
+            // Left as written, so the route macros report their own errors, once.
+            let group = &self.routes_group;
+            let routes = &self.routes;
+            return quote!(#group #(#routes)*);
         }
         let mut attrs = vec![quote!(#[::actix_web::routes])];
-        for (index, (method, args)) in self.routes.iter().enumerate() {
-            if let Some(marker) = self.marker_route(index, method, args) {
+        for (index, route) in self.routes.iter().enumerate() {
+            if let Some(marker) = self.marker_route(index, route) {
                 attrs.push(marker);
             }
-            attrs.push(quote!(#[#method(#args)]));
+            attrs.push(bare_method_attribute(route));
         }
-        quote!(#(#attrs)*)
+        let imports = self.keep_imports_used();
+        quote!(#imports #(#attrs)*)
     }
 
-    fn marker_route(
-        &self,
-        index: usize,
-        method: &Ident,
-        args: &Punctuated<Expr, Token![,]>,
-    ) -> Option<TokenStream2> {
-        let Some(Expr::Lit(ExprLit {
-            lit: Lit::Str(path),
-            ..
-        })) = args.first()
-        else {
-            // Not a path literal: leave the route macro to report it.
-            return None;
-        };
+    /// `#[routes]` recognises its routes by their bare names and never resolves
+    /// them, so the user's `use actix_web::{get, routes}` would look unused (and
+    /// a missing import would go unnoticed): refer to each path as written.
+    fn keep_imports_used(&self) -> TokenStream2 {
+        keep_imports_used(self.routes.iter().chain(&self.routes_group))
+    }
+
+    fn marker_route(&self, index: usize, route: &Attribute) -> Option<TokenStream2> {
+        let method = method_macro(route)?;
+        let path = route_path(route)?;
         let upper = method.to_string().to_ascii_uppercase();
         let marker_path = LitStr::new(&format!("{}/__maint__/{upper}", path.value()), path.span());
         let kind = match self.force {
@@ -273,6 +354,58 @@ impl RouteAttributes {
         Some(quote_spanned! {path.span()=>
             #[#method(#marker_path, name = #marker_name, guard = "::maint_actix::__private::never")]
         })
+    }
+}
+
+/// The path literal of a route macro, when its arguments parse.
+fn route_path(route: &Attribute) -> Option<LitStr> {
+    let args = route
+        .parse_args_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+        .ok()?;
+    let all_named = args
+        .iter()
+        .skip(1)
+        .all(|arg| matches!(arg, Expr::Assign(_)));
+    match args.first() {
+        Some(Expr::Lit(ExprLit {
+            lit: Lit::Str(path),
+            ..
+        })) if all_named => Some(path.clone()),
+        _ => None,
+    }
+}
+
+/// Refers to the path of each attribute, as written, so that its import counts as used.
+fn keep_imports_used<'a>(attrs: impl Iterator<Item = &'a Attribute>) -> TokenStream2 {
+    let paths = attrs.map(Attribute::path);
+    quote! {
+        #(
+            const _: () = {
+                #[allow(unused_imports)]
+                use #paths as _;
+            };
+        )*
+    }
+}
+
+/// `#[actix_web::get(...)]` as `#[get(...)]`, the form `#[routes]` reads, keeping
+/// the spans of the arguments so the route macro's errors point at them.
+fn bare_method_attribute(route: &Attribute) -> TokenStream2 {
+    let Some(method) = method_macro(route) else {
+        return quote!(#route);
+    };
+    match &route.meta {
+        syn::Meta::List(list) => {
+            let mut group =
+                proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, list.tokens.clone());
+            group.set_span(list.delimiter.span().join());
+            let pound = route.pound_token;
+            let mut bracketed =
+                proc_macro2::Group::new(proc_macro2::Delimiter::Bracket, quote!(#method #group));
+            bracketed.set_span(route.bracket_token.span.join());
+            quote!(#pound #bracketed)
+        }
+        _ => quote!(#route),
     }
 }
 
@@ -331,7 +464,7 @@ fn answered_wrapper(item_fn: &ItemFn, kept: &[Attribute]) -> TokenStream2 {
         #vis async fn #ident(
             __maint_request: ::maint_actix::__private::HttpRequest,
         ) -> ::maint_actix::__private::HttpResponse {
-            #[allow(dead_code, unused_variables, unused_mut, clippy::all)]
+            #[allow(dead_code)]
             #original
             ::maint_actix::__private::forced_on_response(&__maint_request)
         }
@@ -384,14 +517,12 @@ mod tests {
             #[get("/about/", name = "info")]
             async fn about() -> String { String::new() }
         };
-        let routes = RouteAttributes::split(Force::Off, &item).unwrap();
+        let routes = RouteAttributes::split(Force::Off, &item);
         let emitted = routes.emit().to_string();
         let marker = emitted.find("/about//__maint__/GET").unwrap();
         let route = emitted.find("\"/about/\" , name = \"info\"").unwrap();
-        assert!(
-            emitted.starts_with("# [:: actix_web :: routes]"),
-            "{emitted}"
-        );
+        assert!(emitted.contains("# [:: actix_web :: routes]"), "{emitted}");
+        assert!(emitted.contains("use get as _"), "{emitted}");
         assert!(marker < route, "{emitted}");
         assert!(emitted.contains("__maint_off__about__0"), "{emitted}");
     }
@@ -402,7 +533,7 @@ mod tests {
             /// Docs stay.
             async fn about() -> String { String::new() }
         };
-        let routes = RouteAttributes::split(Force::On, &item).unwrap();
+        let routes = RouteAttributes::split(Force::On, &item);
         assert!(routes.emit().is_empty());
         assert_eq!(routes.kept.len(), 1);
     }

@@ -1,0 +1,10 @@
+use actix_web::HttpResponse;
+use maint_actix::maintenance_off;
+
+#[maintenance_off]
+#[maintenance_off]
+async fn handler() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use maint_actix::maintenance_off;
+
+#[maintenance_off]
+struct Handler;
+
+fn main() {}
