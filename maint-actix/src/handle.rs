@@ -246,16 +246,24 @@ impl Inner {
     /// Replaces the snapshot when what the backend says changed, logging each
     /// change once: a corrupted file is reported when it appears, not per poll.
     fn apply_read(&self, read: Result<MaintenanceState, BackendError>) {
-        let (state, problem) = state_or_fallback(read, self.settings.state_backend_fallback_value);
         let current = self.snapshot.load();
+        let (state, problem) = match read {
+            // A server that is away has not changed the state: keep the last one.
+            Err(error @ BackendError::Unavailable { .. })
+                if self.backend.keeps_last_state_on_error() =>
+            {
+                (current.state.clone(), Some(error.to_string()))
+            }
+            read => state_or_fallback(read, self.settings.state_backend_fallback_value),
+        };
         if current.state == state && current.problem == problem {
             return;
         }
         match (&problem, &current.problem) {
             (Some(problem), _) => tracing::warn!(
                 error = %problem,
-                fallback = %state,
-                "maintenance state unreadable; using state_backend_fallback_value"
+                state = %state,
+                "maintenance state unreadable; using the last state read or state_backend_fallback_value"
             ),
             (None, Some(_)) => {
                 tracing::info!(state = %state, "maintenance state readable again")
@@ -309,11 +317,36 @@ pub(crate) fn backend_from_settings(
             settings.state_file_path.clone(),
         ))),
         StateBackendKind::Memory => Ok(Arc::new(MemoryBackend::new())),
-        StateBackendKind::Redis => Err(SettingsError::Backend {
-            key: "state_backend",
-            reason: "the redis backend is not available in this build of maint-actix".to_owned(),
-        }),
+        StateBackendKind::Redis => redis_backend(settings),
     }
+}
+
+#[cfg(feature = "redis")]
+fn redis_backend(settings: &MaintenanceSettings) -> Result<Arc<dyn StateBackend>, SettingsError> {
+    let resync = settings.redis_resync_seconds;
+    if !(resync.is_finite() && resync > 0.0) {
+        return Err(SettingsError::InvalidValue {
+            key: "redis_resync_seconds",
+            reason: format!("{resync} is not a positive number of seconds"),
+        });
+    }
+    let backend =
+        crate::backend::RedisBackend::new(&settings.redis_url, &settings.redis_key_prefix)
+            .map_err(|error| SettingsError::Backend {
+                key: "redis_url",
+                reason: error.to_string(),
+            })?
+            .with_resync_interval(Duration::from_secs_f64(resync))
+            .keep_last_state(settings.redis_keep_last_state);
+    Ok(Arc::new(backend))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_backend(_: &MaintenanceSettings) -> Result<Arc<dyn StateBackend>, SettingsError> {
+    Err(SettingsError::Backend {
+        key: "state_backend",
+        reason: "the redis backend needs maint-actix's `redis` feature".to_owned(),
+    })
 }
 
 /// Everything [`MaintenanceModeBuilder::build`] has checked and compiled.

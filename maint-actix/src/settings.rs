@@ -78,6 +78,14 @@ pub struct MaintenanceSettings {
     pub state_file_path: PathBuf,
     /// Server of the `redis` backend.
     pub redis_url: String,
+    /// Prefix of the `redis` backend's keys: the state is `{prefix}:state`, changes
+    /// are announced on `{prefix}:changes`. One per site sharing a server.
+    pub redis_key_prefix: String,
+    /// Seconds between re-reads of the `redis` state when no change is announced.
+    pub redis_resync_seconds: f64,
+    /// When the `redis` server is lost: keep the last state read (`true`) or use
+    /// `state_backend_fallback_value` (`false`).
+    pub redis_keep_last_state: bool,
     /// `MAINTENANCE_MODE_STATE_BACKEND_FALLBACK_VALUE`: the state assumed when the
     /// backend cannot be read.
     pub state_backend_fallback_value: bool,
@@ -134,6 +142,9 @@ impl Default for MaintenanceSettings {
             state_backend: StateBackendKind::LocalFile,
             state_file_path: PathBuf::from("maintenance_mode_state.txt"),
             redis_url: "redis://127.0.0.1:6379".to_owned(),
+            redis_key_prefix: "maint:default".to_owned(),
+            redis_resync_seconds: 5.0,
+            redis_keep_last_state: true,
             state_backend_fallback_value: false,
             ignore_admin_site: false,
             admin_url: "/admin/".to_owned(),
@@ -196,6 +207,8 @@ into_setters! {
     state_file_path: PathBuf,
     /// Sets `redis_url`.
     redis_url: String,
+    /// Sets `redis_key_prefix`.
+    redis_key_prefix: String,
     /// Sets `admin_url`.
     admin_url: String,
     /// Sets `template`.
@@ -209,6 +222,10 @@ setters! {
     state_backend: StateBackendKind,
     /// Sets `state_backend_fallback_value`.
     state_backend_fallback_value: bool,
+    /// Sets `redis_resync_seconds`.
+    redis_resync_seconds: f64,
+    /// Sets `redis_keep_last_state`.
+    redis_keep_last_state: bool,
     /// Sets `ignore_admin_site`.
     ignore_admin_site: bool,
     /// Sets `ignore_anonymous_user`.
@@ -389,6 +406,9 @@ mod tests {
             state_backend = "memory"
             state_file_path = "/tmp/x.txt"
             redis_url = "redis://127.0.0.1:7000"
+            redis_key_prefix = "maint:shop"
+            redis_resync_seconds = 2.5
+            redis_keep_last_state = false
             state_backend_fallback_value = true
             ignore_admin_site = true
             admin_url = "/staff/"
@@ -418,6 +438,9 @@ mod tests {
             .state_backend(StateBackendKind::Memory)
             .state_file_path("/tmp/x.txt")
             .redis_url("redis://127.0.0.1:7000")
+            .redis_key_prefix("maint:shop")
+            .redis_resync_seconds(2.5)
+            .redis_keep_last_state(false)
             .state_backend_fallback_value(true)
             .ignore_admin_site(true)
             .admin_url("/staff/")

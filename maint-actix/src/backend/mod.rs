@@ -14,9 +14,13 @@ use crate::state::{MaintenanceState, StateFormatError};
 
 mod local_file;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 pub use local_file::LocalFileBackend;
 pub use memory::MemoryBackend;
+#[cfg(feature = "redis")]
+pub use redis::RedisBackend;
 
 /// A store for the maintenance state. Implement it to keep the state somewhere
 /// of your own; the crate ships [`LocalFileBackend`] and [`MemoryBackend`].
@@ -63,6 +67,14 @@ pub trait StateBackend: Send + Sync + std::fmt::Debug + 'static {
     /// returns a new receiver. `None` (the default): the store never pushes.
     fn subscribe(&self) -> Option<tokio::sync::watch::Receiver<()>> {
         None
+    }
+
+    /// When the store is [`Unavailable`](BackendError::Unavailable): keep the
+    /// state last read (`true`, for a server that is away for a while) or switch
+    /// to `state_backend_fallback_value` (`false`, the default). Content that is
+    /// not a state always gives the fallback value.
+    fn keeps_last_state_on_error(&self) -> bool {
+        false
     }
 
     /// A short human description for logs and errors, e.g. the file path.

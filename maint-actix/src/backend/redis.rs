@@ -1,0 +1,372 @@
+//! The `redis` backend: one switch for every instance of a site.
+//!
+//! The state is stored under `{prefix}:state` in django-maintenance-mode's
+//! text format (`redis-cli GET maint:default:state` prints `0`, `1` or the
+//! schedule JSON). A `set` writes the key and publishes on `{prefix}:changes`
+//! in one transaction; every instance subscribes to that channel and re-reads
+//! the key when told, so a change reaches all of them at once, while requests
+//! keep reading the in-memory snapshot and never wait on Redis. A periodic
+//! re-read covers missed messages, and a re-established subscription triggers
+//! one at once.
+//!
+//! All Redis I/O runs on a thread of the backend's own, so the backend works
+//! from any runtime (actix-web's workers, the refresher, a blocking command).
+
+use std::{fmt, thread, time::Duration};
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use redis::{AsyncCommands, aio::MultiplexedConnection};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{BackendError, StateBackend};
+use crate::state::MaintenanceState;
+
+/// How long one Redis operation may take before it counts as a failure.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// Longest pause between attempts to re-subscribe while Redis is away.
+const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(1);
+
+/// Keeps the state in Redis and pushes changes to every instance.
+///
+/// ```no_run
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, RedisBackend};
+///
+/// let backend = RedisBackend::new("redis://127.0.0.1:6379", "maint:shop").unwrap();
+/// let maint = MaintenanceMode::builder(MaintenanceSettings::default())
+///     .backend(backend)
+///     .build()
+///     .unwrap();
+/// ```
+///
+/// With settings alone: `state_backend = "redis"`, `redis_url`, `redis_key_prefix`.
+pub struct RedisBackend {
+    url: String,
+    key: String,
+    requests: mpsc::UnboundedSender<Request>,
+    changes: watch::Sender<()>,
+    resync_interval: Duration,
+    keep_last_state: bool,
+}
+
+enum Request {
+    Get(oneshot::Sender<Result<Option<String>, String>>),
+    Set(String, oneshot::Sender<Result<(), String>>),
+}
+
+impl fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("url", &self.url)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisBackend {
+    /// A backend on the server at `url`, keeping the state under `{key_prefix}:state`.
+    /// Nothing connects yet: an unreachable server is an error of the first read
+    /// or write, not of construction.
+    pub fn new(url: &str, key_prefix: &str) -> Result<Self, BackendError> {
+        let client = redis::Client::open(url).map_err(|error| BackendError::Unavailable {
+            backend: format!("redis {url}"),
+            reason: format!("invalid redis_url: {error}"),
+        })?;
+        let key = format!("{key_prefix}:state");
+        let channel = format!("{key_prefix}:changes");
+        let (requests, received) = mpsc::unbounded_channel();
+        let (changes, _) = watch::channel(());
+        let worker = Worker {
+            client,
+            key: key.clone(),
+            channel,
+            changes: changes.clone(),
+        };
+        thread::Builder::new()
+            .name("maint-redis".to_owned())
+            .spawn(move || worker.run(received))
+            .map_err(|error| BackendError::Unavailable {
+                backend: format!("redis {url}"),
+                reason: format!("cannot start its thread: {error}"),
+            })?;
+        Ok(Self {
+            url: redacted(url),
+            key,
+            requests,
+            changes,
+            resync_interval: Duration::from_secs(5),
+            keep_last_state: true,
+        })
+    }
+
+    /// How often the state is re-read even without a message (default 5 s).
+    #[must_use]
+    pub fn with_resync_interval(mut self, interval: Duration) -> Self {
+        self.resync_interval = interval;
+        self
+    }
+
+    /// Whether a lost server keeps the last state read (the default) or
+    /// switches to `state_backend_fallback_value`.
+    #[must_use]
+    pub fn keep_last_state(mut self, keep: bool) -> Self {
+        self.keep_last_state = keep;
+        self
+    }
+
+    /// The key holding the state.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn unavailable(&self, reason: impl Into<String>) -> BackendError {
+        BackendError::Unavailable {
+            backend: self.describe(),
+            reason: reason.into(),
+        }
+    }
+
+    async fn ask<T>(
+        &self,
+        request: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Request,
+    ) -> Result<T, BackendError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(request(reply))
+            .map_err(|_| self.unavailable("its thread has stopped"))?;
+        answer
+            .await
+            .map_err(|_| self.unavailable("its thread has stopped"))?
+            .map_err(|reason| self.unavailable(reason))
+    }
+}
+
+#[async_trait]
+impl StateBackend for RedisBackend {
+    async fn get(&self) -> Result<MaintenanceState, BackendError> {
+        match self.ask(Request::Get).await? {
+            None => Ok(MaintenanceState::Off),
+            Some(text) if text.trim().is_empty() => Ok(MaintenanceState::Off),
+            Some(text) => {
+                MaintenanceState::parse(&text).map_err(|source| BackendError::Corrupted {
+                    location: self.describe(),
+                    source,
+                })
+            }
+        }
+    }
+
+    async fn set(&self, state: &MaintenanceState) -> Result<(), BackendError> {
+        let text = state.to_text();
+        self.ask(|reply| Request::Set(text, reply)).await
+    }
+
+    fn poll_interval(&self) -> Option<Duration> {
+        Some(self.resync_interval)
+    }
+
+    fn subscribe(&self) -> Option<watch::Receiver<()>> {
+        Some(self.changes.subscribe())
+    }
+
+    fn keeps_last_state_on_error(&self) -> bool {
+        self.keep_last_state
+    }
+
+    fn describe(&self) -> String {
+        format!("redis {} key {}", self.url, self.key)
+    }
+}
+
+/// The backend's thread: answers reads and writes, and listens for changes.
+struct Worker {
+    client: redis::Client,
+    key: String,
+    channel: String,
+    changes: watch::Sender<()>,
+}
+
+impl Worker {
+    fn run(self, requests: mpsc::UnboundedReceiver<Request>) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                tracing::error!(%error, "cannot start the redis backend's runtime");
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            // The requests end when the backend is dropped; so does the thread.
+            tokio::select! {
+                () = self.answer(requests) => {}
+                () = self.listen() => {}
+            }
+        });
+    }
+
+    async fn answer(&self, mut requests: mpsc::UnboundedReceiver<Request>) {
+        let mut connection = None;
+        while let Some(request) = requests.recv().await {
+            match request {
+                Request::Get(reply) => {
+                    let _ = reply.send(self.read(&mut connection).await);
+                }
+                Request::Set(text, reply) => {
+                    let _ = reply.send(self.write(&mut connection, &text).await);
+                }
+            }
+        }
+    }
+
+    /// The connection, opened when there is none. One that failed is dropped
+    /// by [`Self::with_connection`], so the next request connects afresh.
+    async fn connection<'c>(
+        &self,
+        connection: &'c mut Option<MultiplexedConnection>,
+    ) -> Result<&'c mut MultiplexedConnection, String> {
+        if connection.is_none() {
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                .set_response_timeout(Some(OPERATION_TIMEOUT));
+            let opened = within_timeout(
+                self.client
+                    .get_multiplexed_async_connection_with_config(&config),
+            )
+            .await?;
+            *connection = Some(opened);
+        }
+        Ok(connection.as_mut().expect("just opened"))
+    }
+
+    async fn read(
+        &self,
+        connection: &mut Option<MultiplexedConnection>,
+    ) -> Result<Option<String>, String> {
+        let result = match self.connection(connection).await {
+            Ok(open) => within_timeout(open.get::<_, Option<String>>(&self.key)).await,
+            Err(error) => Err(error),
+        };
+        forget_on_error(connection, result)
+    }
+
+    /// Stores the state and announces it in one transaction, so no instance
+    /// can read the key between the two.
+    async fn write(
+        &self,
+        connection: &mut Option<MultiplexedConnection>,
+        text: &str,
+    ) -> Result<(), String> {
+        let mut transaction = redis::pipe();
+        transaction
+            .atomic()
+            .set(&self.key, text)
+            .ignore()
+            .publish(&self.channel, text)
+            .ignore();
+        let result = match self.connection(connection).await {
+            Ok(open) => within_timeout(transaction.query_async::<()>(open)).await,
+            Err(error) => Err(error),
+        };
+        forget_on_error(connection, result)
+    }
+
+    /// Subscribes to the change channel for good, re-subscribing whenever the
+    /// connection drops. Every (re)subscription and message signals a change,
+    /// so the refresher re-reads the key at once.
+    async fn listen(&self) {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match self.subscribe().await {
+                Ok(mut pubsub) => {
+                    delay = Duration::from_millis(50);
+                    self.changes.send_replace(());
+                    let mut messages = pubsub.on_message();
+                    while messages.next().await.is_some() {
+                        self.changes.send_replace(());
+                    }
+                    tracing::debug!("redis subscription lost");
+                    // The read that follows fails and reports the loss, once.
+                    self.changes.send_replace(());
+                }
+                Err(error) => tracing::debug!(%error, "cannot subscribe to redis"),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(MAX_RESUBSCRIBE_DELAY);
+        }
+    }
+
+    async fn subscribe(&self) -> Result<redis::aio::PubSub, String> {
+        let mut pubsub = within_timeout(self.client.get_async_pubsub()).await?;
+        within_timeout(pubsub.subscribe(&self.channel)).await?;
+        Ok(pubsub)
+    }
+}
+
+/// Drops the connection after a failure: the next request opens a new one.
+fn forget_on_error<T>(
+    connection: &mut Option<MultiplexedConnection>,
+    result: Result<T, String>,
+) -> Result<T, String> {
+    if result.is_err() {
+        *connection = None;
+    }
+    result
+}
+
+async fn within_timeout<T>(
+    operation: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(OPERATION_TIMEOUT, operation).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!("no answer within {OPERATION_TIMEOUT:?}")),
+    }
+}
+
+/// The URL without its password, for logs and errors.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_logs() {
+        assert_eq!(
+            redacted("redis://user:secret@127.0.0.1:6379/0"),
+            "redis://user:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn invalid_url_is_an_error_naming_it() {
+        let error = RedisBackend::new("http://nope", "maint").unwrap_err();
+        assert!(error.to_string().contains("redis_url"), "{error}");
+    }
+
+    #[test]
+    fn unreachable_server_is_an_error_not_a_hang() {
+        // Port 1 on loopback refuses connections at once.
+        let backend = RedisBackend::new("redis://127.0.0.1:1", "maint:test").unwrap();
+        let started = std::time::Instant::now();
+        let error = pollster::block_on(backend.get()).unwrap_err();
+        assert!(matches!(error, BackendError::Unavailable { .. }), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let error = pollster::block_on(backend.set(&MaintenanceState::On)).unwrap_err();
+        assert!(error.to_string().contains("127.0.0.1:1"), "{error}");
+    }
+}
