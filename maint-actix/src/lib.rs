@@ -71,6 +71,8 @@ mod testing;
 pub mod user;
 
 pub use backend::{BackendError, LocalFileBackend, MemoryBackend, StateBackend};
+#[cfg(feature = "redis")]
+pub use backend::RedisBackend;
 pub use builder::MaintenanceModeBuilder;
 pub use decision::Force;
 pub use global::{

@@ -60,7 +60,9 @@ impl MaintenanceUser {
     }
 
     /// Whether the `logout_*` settings say this user is logged out when maintenance
-    /// is on: the superuser rule first, then the staff rule, then the general one.
+    /// is on. The most specific rule that is set wins: `logout_superuser` for a
+    /// superuser, then `logout_staff_user` for staff (a superuser who is staff
+    /// included), then `logout_authenticated_user`.
     pub(crate) fn must_log_out(
         &self,
         logout_authenticated_user: bool,
@@ -70,14 +72,11 @@ impl MaintenanceUser {
         if !self.is_authenticated {
             return false;
         }
-        let specific = if self.is_superuser {
-            logout_superuser
-        } else if self.is_staff {
-            logout_staff_user
-        } else {
-            None
-        };
-        specific.unwrap_or(logout_authenticated_user)
+        let superuser_rule = logout_superuser.filter(|_| self.is_superuser);
+        let staff_rule = logout_staff_user.filter(|_| self.is_staff);
+        superuser_rule
+            .or(staff_rule)
+            .unwrap_or(logout_authenticated_user)
     }
 }
 
@@ -156,7 +155,11 @@ mod tests {
         let admin = MaintenanceUser::authenticated("a").staff().superuser();
         assert!(!logout_rule(&admin, true, Some(true), Some(false)));
         assert!(logout_rule(&admin, false, Some(false), Some(true)));
-        // Without a superuser rule, a superuser falls back to the general rule, not the staff one (as Django).
-        assert!(!logout_rule(&admin, false, Some(true), None));
+        // Without a superuser rule, a superuser who is staff follows the staff rule.
+        assert!(logout_rule(&admin, false, Some(true), None));
+        assert!(!logout_rule(&admin, true, Some(false), None));
+        // A superuser who is not staff goes from the superuser rule to the general one.
+        let bare = MaintenanceUser::authenticated("b").superuser();
+        assert!(!logout_rule(&bare, false, Some(true), None));
     }
 }

@@ -6,7 +6,7 @@
 //! - `test_middleware.py::test_middleware_response_type` (`"none"` is refused) →
 //!   `unknown_response_type_is_refused_by_serde`.
 //! - `test_backends.py::test_backend_custom_invalid` (a backend that cannot be
-//!   created) → `unavailable_state_backend_is_a_build_error`.
+//!   created) → `invalid_redis_settings_are_build_errors`.
 //! - invalid `MAINTENANCE_MODE_IGNORE_URLS` / `IGNORE_IP_ADDRESSES` patterns
 //!   (Django fails on `re.compile` per request) → `bad_regex_*`.
 //! - maint additions: `ignore_ip_networks`, `trusted_proxies`, `status_code`,
@@ -104,12 +104,14 @@ fn unknown_template_is_refused() {
 }
 
 #[test]
-fn unavailable_state_backend_is_a_build_error() {
-    let err = build_error(
-        MaintenanceSettings::default().state_backend(maint_actix::StateBackendKind::Redis),
-    );
+fn invalid_redis_settings_are_build_errors() {
+    let redis =
+        || MaintenanceSettings::default().state_backend(maint_actix::StateBackendKind::Redis);
+    let err = build_error(redis().redis_url("http://not-redis"));
     assert!(matches!(err, SettingsError::Backend { .. }), "{err:?}");
-    assert_names(&err, &["`state_backend`"]);
+    assert_names(&err, &["`redis_url`", "http://not-redis"]);
+    let err = build_error(redis().redis_resync_seconds(0.0));
+    assert_names(&err, &["`redis_resync_seconds`"]);
 }
 
 #[test]
