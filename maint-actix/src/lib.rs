@@ -70,9 +70,9 @@ pub mod template;
 mod testing;
 pub mod user;
 
-pub use backend::{BackendError, LocalFileBackend, MemoryBackend, StateBackend};
 #[cfg(feature = "redis")]
 pub use backend::RedisBackend;
+pub use backend::{BackendError, LocalFileBackend, MemoryBackend, StateBackend};
 pub use builder::MaintenanceModeBuilder;
 pub use decision::Force;
 pub use global::{

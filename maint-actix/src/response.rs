@@ -71,7 +71,8 @@ pub(crate) struct RenderedBodies {
 /// Builds maintenance responses; everything that does not depend on the request is prepared here.
 pub(crate) struct Responder {
     status: StatusCode,
-    retry_after: u64,
+    /// `Retry-After` as configured; `None` for 0.
+    retry_after: Option<HeaderValue>,
     redirect: Option<HeaderValue>,
     response_type: ResponseType,
     response_type_hook: Option<ResponseTypeHook>,
@@ -113,7 +114,8 @@ impl Responder {
         let templates = templates_with_default(parts.templates, &settings.template)?;
         Ok(Self {
             status,
-            retry_after: settings.retry_after,
+            retry_after: (settings.retry_after > 0)
+                .then(|| HeaderValue::from(settings.retry_after)),
             redirect,
             response_type: settings.response_type,
             response_type_hook: parts.response_type_hook,
@@ -140,9 +142,9 @@ impl Responder {
         let headers = res.headers_mut();
         headers.insert(header::CACHE_CONTROL, NEVER_CACHE);
         if self.redirect.is_none()
-            && let Some(seconds) = self.retry_after_seconds(snapshot, Timestamp::now())
+            && let Some(retry_after) = self.retry_after_header(snapshot)
         {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            headers.insert(header::RETRY_AFTER, retry_after);
         }
         res.extensions_mut().insert(MaintenanceResponse);
         tracing::debug!(
@@ -154,18 +156,14 @@ impl Responder {
         res
     }
 
-    /// `retry_after`, or the seconds left until a schedule's end; `None` when 0.
-    fn retry_after_seconds(&self, snapshot: &Snapshot, now: Timestamp) -> Option<u64> {
-        if self.retry_after == 0 {
-            return None;
-        }
+    /// `Retry-After`: the configured value, prepared once, or the seconds left
+    /// until a schedule's end; `None` when `retry_after` is 0.
+    fn retry_after_header(&self, snapshot: &Snapshot) -> Option<HeaderValue> {
+        let configured = self.retry_after.as_ref()?;
         let end = snapshot.state.schedule().and_then(|schedule| schedule.end);
-        match end {
-            Some(end) if end > now => {
-                let millis = u64::try_from(end.duration_since(now).as_millis()).unwrap_or(u64::MAX);
-                Some(millis.div_ceil(1000))
-            }
-            _ => Some(self.retry_after),
+        match end.and_then(|end| seconds_until(end, Timestamp::now())) {
+            Some(seconds) => Some(HeaderValue::from(seconds)),
+            None => Some(configured.clone()),
         }
     }
 
@@ -242,6 +240,12 @@ impl Responder {
     }
 }
 
+/// Whole seconds from `now` until `end`, rounded up; `None` once `end` has passed.
+fn seconds_until(end: Timestamp, now: Timestamp) -> Option<u64> {
+    let millis = u64::try_from(end.duration_since(now).as_millis()).ok()?;
+    (millis > 0).then(|| millis.div_ceil(1000))
+}
+
 fn render_json(context: &Map<String, Value>) -> Bytes {
     Bytes::from(serde_json::to_vec(context).expect("a JSON map always serializes"))
 }
@@ -308,6 +312,17 @@ mod tests {
         ));
         assert!(!accept("*/*"));
         assert!(!prefers_json(&TestRequest::default().to_http_request()));
+    }
+
+    #[test]
+    fn seconds_until_rounds_up_and_stops_at_the_end() {
+        let now: Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+        let later = |ms: i64| now + jiff::SignedDuration::from_millis(ms);
+        assert_eq!(seconds_until(later(1), now), Some(1));
+        assert_eq!(seconds_until(later(1000), now), Some(1));
+        assert_eq!(seconds_until(later(1001), now), Some(2));
+        assert_eq!(seconds_until(now, now), None);
+        assert_eq!(seconds_until(later(-5), now), None);
     }
 
     #[test]
