@@ -457,15 +457,8 @@ async fn wait_for_change(
 
 impl MaintenanceMode {
     /// The handle serving `req`: the one in its app data (put there by the
-    /// middleware or `.app_data()`), else the process-wide default one.
-    pub fn for_request(req: &HttpRequest) -> Self {
-        Self::registered_for(req).unwrap_or_else(|| match crate::global::default_handle() {
-            Ok(handle) => handle.clone(),
-            Err(error) => unreachable!("default settings are valid: {error}"),
-        })
-    }
-
-    fn registered_for(req: &HttpRequest) -> Option<Self> {
+    /// middleware or `.app_data()`), else the installed process-wide one.
+    pub fn for_request(req: &HttpRequest) -> Option<Self> {
         req.app_data::<MaintenanceMode>()
             .cloned()
             .or_else(|| {
@@ -498,7 +491,7 @@ impl FromRequest for MaintenanceMode {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Self::registered_for(req).ok_or_else(|| {
+        ready(Self::for_request(req).ok_or_else(|| {
             actix_web::error::ErrorInternalServerError(
                 "MaintenanceMode is not available: wrap the app in its middleware or add it with .app_data()",
             )

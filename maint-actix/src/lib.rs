@@ -17,6 +17,13 @@
 //!   friends look at.
 //! - Process-wide [`get_maintenance_mode`] / [`set_maintenance_mode`] for
 //!   Django-like use.
+//! - `#[maintenance_off]` / `#[maintenance_on]` on handlers (feature `macros`),
+//!   Django's `@force_maintenance_mode_off` / `_on`.
+//! - [`guard`]: `maintenance_on()` / `maintenance_off()` scoped guards.
+//! - [`routes`]: the superuser toggle routes, with a CSRF-protected confirmation page.
+//! - [`command`]: the `maintenance_mode on|off|status` command (feature `command`).
+//! - [`template`]: the Handlebars helper `{{#if (maintenance_mode)}}`.
+//! - `RedisBackend` (feature `redis`): one switch for many instances, with push updates.
 //!
 //! # Example
 //!
@@ -119,6 +126,17 @@ pub mod __private {
     /// The whole of a `#[maintenance_on]` handler.
     pub fn forced_on_response(req: &HttpRequest) -> HttpResponse {
         crate::marked::learn(req, Force::On);
-        MaintenanceMode::for_request(req).maintenance_response(req)
+        match MaintenanceMode::for_request(req) {
+            Some(handle) => handle.maintenance_response(req),
+            // No app data and nothing installed: Django's decorator uses the
+            // default settings, and so does this.
+            None => match crate::default_handle() {
+                Ok(handle) => handle.maintenance_response(req),
+                Err(error) => {
+                    tracing::error!(%error, "no maintenance handle for a #[maintenance_on] handler");
+                    HttpResponse::ServiceUnavailable().body("Down for maintenance")
+                }
+            },
+        }
     }
 }
