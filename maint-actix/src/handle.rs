@@ -4,7 +4,6 @@ use std::{
     fmt,
     future::{Ready, ready},
     sync::{Arc, Weak},
-    thread,
     time::Duration,
 };
 
@@ -389,26 +388,12 @@ impl MaintenanceMode {
 /// Keeps the snapshot current in a thread of its own, so requests never wait
 /// on the backend and the refresher runs whichever runtime the app uses.
 fn spawn_refresher(inner: Weak<Inner>, stopped: tokio::sync::oneshot::Receiver<()>) {
-    let spawned = thread::Builder::new()
-        .name("maint-refresher".to_owned())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    tracing::error!(%error, "cannot start the maintenance state refresher");
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                tokio::select! {
-                    _ = stopped => {}
-                    _ = refresh_forever(inner) => {}
-                }
-            });
-        });
+    let spawned = crate::runtime::spawn_with_runtime("maint-refresher", move || async move {
+        tokio::select! {
+            _ = stopped => {}
+            _ = refresh_forever(inner) => {}
+        }
+    });
     if let Err(error) = spawned {
         tracing::error!(%error, "cannot start the maintenance state refresher thread");
     }
@@ -501,13 +486,10 @@ impl FromRequest for MaintenanceMode {
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        io::Write,
-        sync::{Arc, Mutex},
-    };
+    use std::sync::Arc;
 
     use super::*;
-    use crate::state::StateFormatError;
+    use crate::{runtime::test_log::logged, state::StateFormatError};
 
     fn memory() -> MaintenanceSettings {
         MaintenanceSettings::default().state_backend(StateBackendKind::Memory)
@@ -518,29 +500,6 @@ mod tests {
             location: "/srv/state.txt".into(),
             source: StateFormatError::NotAState(text.into()),
         }
-    }
-
-    /// Log lines written while `f` runs on this thread.
-    fn logged(f: impl FnOnce()) -> String {
-        #[derive(Clone, Default)]
-        struct Sink(Arc<Mutex<Vec<u8>>>);
-        impl Write for Sink {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let sink = Sink::default();
-        let writer = sink.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::with_default(subscriber, f);
-        String::from_utf8(sink.0.lock().unwrap().clone()).unwrap()
     }
 
     #[test]

@@ -71,6 +71,7 @@ mod marked;
 mod middleware;
 mod response;
 pub mod routes;
+mod runtime;
 pub mod settings;
 pub mod state;
 pub mod template;

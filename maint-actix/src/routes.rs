@@ -430,41 +430,16 @@ fn plain(status: StatusCode, message: &str) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        io::Write,
-        sync::{Arc, Mutex},
-    };
-
     use actix_session::{SessionMiddleware, storage::CookieSessionStore};
     use actix_web::{App, cookie::Key, test as actix_test};
 
     use super::*;
-    use crate::{MaintenanceSettings, MaintenanceUser, StateBackendKind};
-
-    /// A `tracing` writer collecting what is logged.
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::{MaintenanceSettings, MaintenanceUser, StateBackendKind, runtime::test_log::Sink};
 
     #[actix_rt::test]
     async fn each_change_is_logged_with_the_user_and_the_state() {
         let sink = Sink::default();
-        let writer = sink.clone();
-        let _logging = tracing::subscriber::set_default(
-            tracing_subscriber::fmt()
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .finish(),
-        );
+        let _logging = tracing::subscriber::set_default(sink.subscriber());
         let maint = MaintenanceMode::builder(
             MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
         )
@@ -504,7 +479,7 @@ mod tests {
         .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         assert!(maint.is_on());
-        let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let log = sink.text();
         let line = log
             .lines()
             .find(|line| line.contains("by a superuser"))

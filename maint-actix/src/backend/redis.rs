@@ -12,7 +12,7 @@
 //! All Redis I/O runs on a thread of the backend's own, so the backend works
 //! from any runtime (actix-web's workers, the refresher, a blocking command).
 
-use std::{fmt, thread, time::Duration};
+use std::{fmt, time::Duration};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -84,13 +84,12 @@ impl RedisBackend {
             channel,
             changes: changes.clone(),
         };
-        thread::Builder::new()
-            .name("maint-redis".to_owned())
-            .spawn(move || worker.run(received))
-            .map_err(|error| BackendError::Unavailable {
+        crate::runtime::spawn_with_runtime("maint-redis", move || worker.run(received)).map_err(
+            |error| BackendError::Unavailable {
                 backend: format!("redis {url}"),
                 reason: format!("cannot start its thread: {error}"),
-            })?;
+            },
+        )?;
         Ok(Self {
             url: redacted(url),
             key,
@@ -189,24 +188,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(self, requests: mpsc::UnboundedReceiver<Request>) {
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(runtime) => runtime,
-            Err(error) => {
-                tracing::error!(%error, "cannot start the redis backend's runtime");
-                return;
-            }
-        };
-        runtime.block_on(async move {
-            // The requests end when the backend is dropped; so does the thread.
-            tokio::select! {
-                () = self.answer(requests) => {}
-                () = self.listen() => {}
-            }
-        });
+    async fn run(self, requests: mpsc::UnboundedReceiver<Request>) {
+        // The requests end when the backend is dropped; so does the thread.
+        tokio::select! {
+            () = self.answer(requests) => {}
+            () = self.listen() => {}
+        }
     }
 
     async fn answer(&self, mut requests: mpsc::UnboundedReceiver<Request>) {
