@@ -41,9 +41,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The server logs what it does; the command speaks through stdout and errors only.
+    // The server logs what it does; the command speaks through stdout and its
+    // one-line error only (its own start-up read needs no warning).
     let default_level = if cli.command.is_some() {
-        "warn"
+        "error"
     } else {
         "info"
     };

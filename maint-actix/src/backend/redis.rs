@@ -311,7 +311,10 @@ async fn within_timeout<T>(
     match tokio::time::timeout(OPERATION_TIMEOUT, operation).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err(format!("no answer within {OPERATION_TIMEOUT:?}")),
+        // A command already sent may still be carried out when the server wakes up.
+        Err(_) => Err(format!(
+            "no answer within {OPERATION_TIMEOUT:?} (a write may still take effect)"
+        )),
     }
 }
 

@@ -1,0 +1,549 @@
+//! The `redis` backend against a real Redis, beyond the shared suite
+//! (`backend_suite.rs`): the stored text and the change channel, changes made
+//! by other tools, the periodic resync, independent prefixes, and what happens
+//! when Redis is away: at start-up, lost while running, during a `set`.
+//! Finally, that requests never talk to Redis (`INFO commandstats`).
+//!
+//! Tests that only read and write use the shared server (`MAINT_REDIS_URL`,
+//! a prefix of their own); tests that stop Redis start a `redis-server` of
+//! their own (see `redis_support`).
+
+mod common;
+mod redis_support;
+
+use std::{
+    process::Command,
+    thread,
+    time::{Duration, Instant},
+};
+
+use actix_web::http::StatusCode;
+use maint_actix::{
+    MaintenanceMode, MaintenanceSettings, MaintenanceState, RedisBackend, Schedule,
+    StateBackendKind,
+};
+use redis_support::{
+    OwnRedis, Raw, changes_channel, command_calls_diff, find_on_path, message_during, poll_until,
+    state_key,
+};
+
+/// The product's bound on how fast an instance sees a change.
+const PROPAGATION_LIMIT: Duration = Duration::from_millis(100);
+/// How fast a server that comes (back) must be noticed without any request.
+const RECONNECT_LIMIT: Duration = Duration::from_secs(3);
+/// How long a `set` against a dead or frozen server may take to fail.
+const FAILURE_LIMIT: Duration = Duration::from_secs(5);
+/// How long a test polls for something expected much sooner.
+const POLL_LIMIT: Duration = Duration::from_secs(5);
+
+/// Settings of the `redis` backend on `url` under `prefix`.
+fn redis_settings(url: &str, prefix: &str) -> MaintenanceSettings {
+    MaintenanceSettings::default()
+        .state_backend(StateBackendKind::Redis)
+        .redis_url(url)
+        .redis_key_prefix(prefix)
+}
+
+fn build(settings: MaintenanceSettings) -> MaintenanceMode {
+    MaintenanceMode::new(settings).expect("valid settings")
+}
+
+/// Waits (bounded) until `count` clients subscribe to `prefix`'s change channel.
+#[track_caller]
+fn await_subscribers(raw: &Raw, prefix: &str, count: u64) {
+    let channel = changes_channel(prefix);
+    let subscribers = || -> u64 {
+        raw.query::<(String, u64)>(redis::cmd("PUBSUB").arg("NUMSUB").arg(&channel))
+            .map(|(_, n)| n)
+            .unwrap_or(0)
+    };
+    poll_until(POLL_LIMIT, || subscribers() >= count).unwrap_or_else(|| {
+        panic!(
+            "{count} subscribers to {channel} expected, {} after {POLL_LIMIT:?}",
+            subscribers()
+        )
+    });
+}
+
+/// Polls (every millisecond, bounded) until `handle.is_on()` is `on`; the time it took.
+#[track_caller]
+fn await_on(handle: &MaintenanceMode, on: bool, limit: Duration, what: &str) -> Duration {
+    poll_until(limit, || handle.is_on() == on).unwrap_or_else(|| {
+        panic!(
+            "{what}: is_on() did not become {on} within {limit:?} (problem: {:?})",
+            handle.backend_problem()
+        )
+    })
+}
+
+/// Polls (bounded) until the handle reports no backend problem.
+#[track_caller]
+fn await_no_problem(handle: &MaintenanceMode, limit: Duration, what: &str) -> Duration {
+    poll_until(limit, || handle.backend_problem().is_none()).unwrap_or_else(|| {
+        panic!(
+            "{what}: the backend problem did not clear within {limit:?}: {:?}",
+            handle.backend_problem()
+        )
+    })
+}
+
+/// A schedule active now, ending in an hour, to whole seconds.
+fn window(reason: &str) -> MaintenanceState {
+    let end = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 3600)
+        .expect("a valid timestamp");
+    MaintenanceState::Scheduled(Schedule {
+        start: None,
+        end: Some(end),
+        reason: Some(reason.to_owned()),
+    })
+}
+
+/// `redis-cli -u URL GET key`'s output, `None` without `redis-cli` on PATH.
+fn redis_cli_get(url: &str, key: &str) -> Option<String> {
+    let program = find_on_path("redis-cli")?;
+    let output = Command::new(program)
+        .args(["-u", url, "--raw", "GET", key])
+        .output()
+        .expect("run redis-cli");
+    assert!(output.status.success(), "redis-cli failed: {output:?}");
+    Some(
+        String::from_utf8_lossy(&output.stdout)
+            .trim_end()
+            .to_owned(),
+    )
+}
+
+/// Sends a signal to a process (through `sh`, whose `kill` is a builtin).
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("sh")
+        .args(["-c", "kill -s \"$1\" \"$2\"", "sh", name, &pid.to_string()])
+        .status()
+        .expect("run sh");
+    assert!(status.success(), "kill -s {name} {pid} failed");
+}
+
+// ---------------------------------------------------------------------------
+// On the shared server.
+
+/// "store Django's text ("0"/"1"/schedule JSON) so `redis-cli GET {prefix}:state` shows it".
+#[actix_web::test]
+async fn stored_text_is_djangos_and_redis_cli_shows_it() {
+    let Some(redis) = redis_support::shared("redis_backend::stored_text_is_djangos") else {
+        return;
+    };
+    let backend = RedisBackend::new(&redis.url, &redis.prefix).unwrap();
+    assert_eq!(backend.key(), format!("{}:state", redis.prefix));
+    let maint = build(redis_settings(&redis.url, &redis.prefix));
+
+    let scheduled = window("redis-cli check");
+    for (state, text) in [
+        (MaintenanceState::On, "1".to_owned()),
+        (MaintenanceState::Off, "0".to_owned()),
+        (scheduled.clone(), scheduled.to_text()),
+    ] {
+        maint.set(state.clone()).await.unwrap();
+        assert_eq!(redis.raw.get(&redis.key()).as_deref(), Some(&*text));
+        match redis_cli_get(&redis.url, &redis.key()) {
+            Some(shown) => assert_eq!(shown, text, "redis-cli GET {}", redis.key()),
+            None => println!("redis-cli is not on PATH: checked with the redis crate only"),
+        }
+    }
+    let json: serde_json::Value = serde_json::from_str(&scheduled.to_text()).unwrap();
+    assert!(json["start"].is_null() && json["end"].is_string(), "{json}");
+    // Nothing but the state is stored under the prefix.
+    assert_eq!(
+        redis.raw.keys(&format!("{}*", redis.prefix)).unwrap(),
+        [redis.key()]
+    );
+}
+
+/// A `set` writes and announces in one go: a plain subscriber gets the text,
+/// and another instance sees the change within 100 ms.
+#[actix_web::test]
+async fn set_announces_the_change_and_other_instances_follow() {
+    let Some(redis) = redis_support::shared("redis_backend::set_announces") else {
+        return;
+    };
+    let writer = build(redis_settings(&redis.url, &redis.prefix));
+    let reader = build(redis_settings(&redis.url, &redis.prefix).redis_resync_seconds(3600.0));
+    await_subscribers(&redis.raw, &redis.prefix, 2);
+
+    let mut set_done = None;
+    let message = message_during(
+        &redis.raw,
+        &changes_channel(&redis.prefix),
+        Duration::from_secs(2),
+        || {
+            writer.set_maintenance_mode_blocking(true).unwrap();
+            set_done = Some(Instant::now());
+        },
+    );
+    assert_eq!(
+        message.as_deref(),
+        Some("1"),
+        "the announcement carries the text"
+    );
+    let on = set_done.unwrap().elapsed().min(await_on(
+        &reader,
+        true,
+        Duration::from_secs(2),
+        "reader, on",
+    ));
+    writer.set_maintenance_mode(false).await.unwrap();
+    let off = await_on(&reader, false, Duration::from_secs(2), "reader, off");
+    println!("another instance followed a set: on {on:?}, off {off:?}");
+    assert!(on < PROPAGATION_LIMIT && off < PROPAGATION_LIMIT);
+}
+
+/// A change written by another tool (`SET` + `PUBLISH`, as the backend does)
+/// reaches a running instance at once.
+#[actix_web::test]
+async fn raw_set_and_publish_is_seen_at_once() {
+    let Some(redis) = redis_support::shared("redis_backend::raw_set_and_publish") else {
+        return;
+    };
+    let maint = build(redis_settings(&redis.url, &redis.prefix).redis_resync_seconds(3600.0));
+    await_subscribers(&redis.raw, &redis.prefix, 1);
+    let channel = changes_channel(&redis.prefix);
+    let mut times = Vec::new();
+    for (text, on) in [("1", true), ("0", false), (&*window("raw").to_text(), true)] {
+        redis.raw.set(&redis.key(), text);
+        assert_eq!(redis.raw.publish(&channel, text), 1, "one subscriber");
+        let took = await_on(&maint, on, Duration::from_secs(2), text);
+        times.push(took);
+        assert!(took < PROPAGATION_LIMIT, "{text:?} took {took:?}");
+    }
+    assert_eq!(maint.backend_problem(), None);
+    println!("raw SET + PUBLISH seen after {times:?}");
+}
+
+/// A `SET` without announcement (a Django site, a person) is picked up by
+/// the periodic re-read (`redis_resync_seconds`), and only by it.
+#[actix_web::test]
+async fn raw_set_without_publish_is_picked_up_by_the_resync() {
+    let Some(redis) = redis_support::shared("redis_backend::raw_set_without_publish") else {
+        return;
+    };
+    let resyncing = build(redis_settings(&redis.url, &redis.prefix).redis_resync_seconds(0.2));
+    let not_resyncing =
+        build(redis_settings(&redis.url, &redis.prefix).redis_resync_seconds(3600.0));
+    await_subscribers(&redis.raw, &redis.prefix, 2);
+    // Each (re)subscription triggers one read, just after the server has
+    // counted it: let those happen before the SET, or they would see it.
+    thread::sleep(Duration::from_millis(300));
+    assert!(!resyncing.is_on() && !not_resyncing.is_on());
+
+    redis.raw.set(&redis.key(), "1");
+    let took = await_on(&resyncing, true, Duration::from_secs(1), "resync of 0.2 s");
+    println!("a raw SET without PUBLISH was picked up after {took:?} (resync 0.2 s)");
+    thread::sleep(Duration::from_millis(300));
+    assert!(
+        !not_resyncing.is_on(),
+        "without an announcement, only the periodic re-read sees the change"
+    );
+
+    redis.raw.set(&redis.key(), "0");
+    await_on(&resyncing, false, Duration::from_secs(1), "resync, off");
+}
+
+/// Two sites on one server, told apart by `redis_key_prefix`.
+#[actix_web::test]
+async fn two_prefixes_on_one_server_are_independent() {
+    let Some(redis) = redis_support::shared("redis_backend::two_prefixes") else {
+        return;
+    };
+    let (first, second) = (redis.other_prefix("first"), redis.other_prefix("second"));
+    let shop = build(redis_settings(&redis.url, &first));
+    let blog = build(redis_settings(&redis.url, &second));
+    let blog_too = build(redis_settings(&redis.url, &second));
+    await_subscribers(&redis.raw, &first, 1);
+    await_subscribers(&redis.raw, &second, 2);
+
+    shop.set_maintenance_mode(true).await.unwrap();
+    await_on(&blog_too, false, Duration::from_secs(1), "other prefix");
+    thread::sleep(Duration::from_millis(200));
+    assert!(
+        !blog.is_on() && !blog_too.is_on(),
+        "the other site is not in maintenance"
+    );
+    assert_eq!(redis.raw.get(&state_key(&second)), None);
+
+    let scheduled = window("blog only");
+    blog.set(scheduled.clone()).await.unwrap();
+    await_on(&blog_too, true, Duration::from_secs(1), "same prefix");
+    assert_eq!(blog_too.state(), scheduled);
+    assert_eq!(shop.state(), MaintenanceState::On);
+    assert_eq!(redis.raw.get(&state_key(&first)).as_deref(), Some("1"));
+    assert_eq!(
+        redis.raw.get(&state_key(&second)),
+        Some(scheduled.to_text())
+    );
+}
+
+// ---------------------------------------------------------------------------
+// On a server of the test's own, stopped and started by it.
+
+/// "Redis unreachable at start-up → the server starts, uses
+/// state_backend_fallback_value, keeps retrying and picks up the state once
+/// Redis is there", without any request or write.
+#[actix_web::test]
+async fn unreachable_at_startup_uses_the_fallback_then_picks_up_the_state() {
+    let Some(mut redis) = OwnRedis::not_started("redis_backend::unreachable_at_startup") else {
+        return;
+    };
+    let prefix = redis_support::unique_prefix("unreachable_at_startup");
+    let started = Instant::now();
+    let off = build(redis_settings(&redis.url(), &prefix));
+    let on = build(redis_settings(&redis.url(), &prefix).state_backend_fallback_value(true));
+    assert!(
+        started.elapsed() < FAILURE_LIMIT,
+        "building took {:?}",
+        started.elapsed()
+    );
+    assert!(!off.is_on(), "state_backend_fallback_value false");
+    assert!(on.is_on(), "state_backend_fallback_value true");
+    for handle in [&off, &on] {
+        let problem = handle.backend_problem().expect("the problem is reported");
+        assert!(
+            problem.contains("redis") && problem.contains(&format!("127.0.0.1:{}", redis.port())),
+            "the problem names the server: {problem}"
+        );
+    }
+
+    redis.seed(&state_key(&prefix), "1");
+    redis.start();
+    let arrived = Instant::now();
+    let took = await_on(&off, true, RECONNECT_LIMIT, "after Redis arrived");
+    await_no_problem(&off, RECONNECT_LIMIT, "fallback false");
+    await_no_problem(&on, RECONNECT_LIMIT, "fallback true");
+    assert!(on.is_on());
+    assert_eq!(off.state(), MaintenanceState::On);
+    println!(
+        "the state stored in Redis was picked up {took:?} after it started ({:?} until both were clean)",
+        arrived.elapsed()
+    );
+}
+
+/// "Redis lost while running → keeps the last state, recovers on return."
+#[actix_web::test]
+async fn lost_redis_keeps_the_last_state_and_recovers() {
+    let Some(mut redis) = OwnRedis::start_new("redis_backend::lost_keeps_last_state") else {
+        return;
+    };
+    let prefix = redis_support::unique_prefix("lost_keeps_last_state");
+    let maint = build(redis_settings(&redis.url(), &prefix));
+    let other = build(redis_settings(&redis.url(), &prefix));
+    await_subscribers(&redis.raw(), &prefix, 2);
+    maint.set_maintenance_mode(true).await.unwrap();
+    await_on(&other, true, Duration::from_secs(1), "before the loss");
+
+    redis.kill();
+    // Sample every millisecond: never off, while the loss gets reported.
+    let lost = Instant::now();
+    let mut problem = None;
+    while lost.elapsed() < Duration::from_millis(1500) {
+        assert!(
+            maint.is_on() && other.is_on(),
+            "the last state was not kept"
+        );
+        if problem.is_none() {
+            problem = other.backend_problem();
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    let problem = problem.expect("the loss is reported within 1.5 s");
+    assert!(
+        problem.contains("redis") && problem.contains(&redis.url()),
+        "{problem}"
+    );
+
+    redis.start();
+    let took = await_no_problem(&other, RECONNECT_LIMIT, "after the restart");
+    await_no_problem(&maint, RECONNECT_LIMIT, "after the restart");
+    assert!(other.is_on() && maint.is_on());
+    println!("recovered {took:?} after Redis came back");
+
+    maint.set_maintenance_mode(false).await.unwrap();
+    await_on(
+        &other,
+        false,
+        Duration::from_secs(1),
+        "a set after recovery",
+    );
+    assert_eq!(redis.raw().get(&state_key(&prefix)).as_deref(), Some("0"));
+}
+
+/// "with `redis_keep_last_state = false` the fallback", and back to the
+/// stored state on return.
+#[actix_web::test]
+async fn lost_redis_without_keep_last_state_uses_the_fallback() {
+    let Some(mut redis) = OwnRedis::start_new("redis_backend::lost_uses_fallback") else {
+        return;
+    };
+    let prefix = redis_support::unique_prefix("lost_uses_fallback");
+    let settings = redis_settings(&redis.url(), &prefix).redis_keep_last_state(false);
+    let to_off = build(settings.clone());
+    let to_on = build(settings.state_backend_fallback_value(true));
+    await_subscribers(&redis.raw(), &prefix, 2);
+    to_off.set_maintenance_mode(true).await.unwrap();
+    await_on(&to_on, true, Duration::from_secs(1), "before the loss");
+    redis.kill();
+    let took = await_on(&to_off, false, Duration::from_secs(2), "fallback false");
+    assert!(to_off.backend_problem().unwrap().contains("redis"));
+    println!("fell back {took:?} after Redis was killed");
+    assert!(to_on.is_on(), "fallback true");
+
+    redis.start();
+    await_on(&to_off, true, RECONNECT_LIMIT, "the stored state is back");
+    await_no_problem(&to_off, RECONNECT_LIMIT, "after the restart");
+    await_no_problem(&to_on, RECONNECT_LIMIT, "after the restart");
+
+    let scheduled = window("fallback check");
+    to_on.set(scheduled.clone()).await.unwrap();
+    poll_until(Duration::from_secs(1), || to_off.state() == scheduled)
+        .expect("the schedule reaches the other instance");
+}
+
+/// "`set` while Redis is down is a clear error to the caller ... never a
+/// silent drop": an error naming Redis, at once, and nothing changes.
+#[actix_web::test]
+async fn set_while_redis_is_down_is_an_error_and_changes_nothing() {
+    let Some(mut redis) = OwnRedis::start_new("redis_backend::set_while_down") else {
+        return;
+    };
+    let prefix = redis_support::unique_prefix("set_while_down");
+    let maint = build(redis_settings(&redis.url(), &prefix));
+    maint.set_maintenance_mode(true).await.unwrap();
+
+    redis.kill();
+    for attempt in ["set", "schedule", "guard"] {
+        let started = Instant::now();
+        let error = match attempt {
+            "set" => maint.set_maintenance_mode(false).await.unwrap_err(),
+            "schedule" => maint.set(window("down")).await.unwrap_err(),
+            _ => maint.maintenance_off().unwrap_err(),
+        };
+        let took = started.elapsed();
+        let message = error.to_string();
+        println!("{attempt} while Redis is down failed after {took:?}: {message}");
+        assert!(took < FAILURE_LIMIT, "{attempt} took {took:?}");
+        assert!(
+            message.contains("redis") && message.contains(&redis.url()),
+            "{attempt}: the error names Redis: {message}"
+        );
+        assert!(!message.contains('\n'), "one line: {message:?}");
+        assert_eq!(
+            maint.state(),
+            MaintenanceState::On,
+            "{attempt} changed the state"
+        );
+    }
+
+    redis.start();
+    assert_eq!(redis.raw().get(&state_key(&prefix)).as_deref(), Some("1"));
+    await_no_problem(&maint, RECONNECT_LIMIT, "after the restart");
+    assert!(maint.is_on());
+}
+
+/// A server that accepts connections but never answers (here: stopped with
+/// `SIGSTOP`) makes a `set` fail within seconds, not hang.
+#[actix_web::test]
+async fn set_against_a_frozen_redis_fails_within_seconds() {
+    let Some(redis) = OwnRedis::start_new("redis_backend::frozen") else {
+        return;
+    };
+    let prefix = redis_support::unique_prefix("frozen");
+    let maint = build(redis_settings(&redis.url(), &prefix));
+    maint.set_maintenance_mode(true).await.unwrap();
+
+    signal(redis.pid(), "STOP");
+    let started = Instant::now();
+    let result = maint.set_maintenance_mode(false).await;
+    let took = started.elapsed();
+    signal(redis.pid(), "CONT");
+    let error = result.expect_err("a frozen server cannot store the state");
+    println!("set against a frozen Redis failed after {took:?}: {error}");
+    assert!(took < FAILURE_LIMIT, "took {took:?}");
+    assert!(error.to_string().contains("redis"), "{error}");
+    assert!(maint.is_on(), "the snapshot is unchanged by a failed set");
+    // Whatever the server ends up holding (the timed-out write may still be
+    // applied once it resumes: a timeout cannot tell), the instance follows it.
+    thread::sleep(Duration::from_millis(300));
+    let stored = redis.raw().get(&state_key(&prefix));
+    println!(
+        "after SIGCONT the server holds {stored:?}; the instance is_on() = {}",
+        maint.is_on()
+    );
+    let stored_on = stored.as_deref() == Some("1");
+    await_on(
+        &maint,
+        stored_on,
+        RECONNECT_LIMIT,
+        "following the stored state",
+    );
+}
+
+/// "Measure that requests issue no Redis commands": `INFO commandstats`
+/// before and after 1,000 requests through the middleware, with maintenance
+/// on and with it off, shows no command but the `INFO` itself.
+#[actix_web::test]
+async fn requests_issue_no_redis_commands() {
+    let Some(redis) = OwnRedis::start_new("redis_backend::requests_issue_no_commands") else {
+        return;
+    };
+    let raw = redis.raw();
+    let prefix = redis_support::unique_prefix("requests_issue_no_commands");
+    // A long resync, so the refresher's periodic GET cannot fall in the window.
+    let maint = build(redis_settings(&redis.url(), &prefix).redis_resync_seconds(3600.0));
+    await_subscribers(&raw, &prefix, 1);
+    let app = common::start(&maint).await;
+
+    for on in [true, false] {
+        maint.set_maintenance_mode(on).await.unwrap();
+        // Let the echo of our own announcement (one GET) settle.
+        let mut before = raw.command_calls();
+        poll_until(Duration::from_secs(2), || {
+            thread::sleep(Duration::from_millis(100));
+            let now = raw.command_calls();
+            let settled = command_calls_diff(&before, &now)
+                .keys()
+                .all(|c| c == "info");
+            before = now;
+            settled
+        })
+        .expect("the server's command counts settle");
+
+        let before = raw.command_calls();
+        let started = Instant::now();
+        for i in 0..1_000 {
+            let path = ["/", "/api/status", "/admin/", "/state"][i % 4];
+            let out = app.get(path).await;
+            let expected = if on {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            };
+            assert_eq!(out.status, expected, "{path}: {out:?}");
+        }
+        let elapsed = started.elapsed();
+        let after = raw.command_calls();
+        let issued = command_calls_diff(&before, &after);
+        println!(
+            "maintenance {}: 1,000 requests in {elapsed:?}; GET calls before {:?}, after {:?}; commands issued meanwhile: {issued:?}",
+            if on { "on" } else { "off" },
+            before.get("get"),
+            after.get("get"),
+        );
+        assert_eq!(before.get("get"), after.get("get"), "requests issued GETs");
+        assert!(
+            issued.keys().all(|command| command == "info"),
+            "requests issued Redis commands: {issued:?}"
+        );
+    }
+
+    // The measure sees a read when there is one.
+    let before = raw.command_calls();
+    maint.reload().await;
+    let issued = command_calls_diff(&before, &raw.command_calls());
+    assert_eq!(issued.get("get"), Some(&1), "{issued:?}");
+}
