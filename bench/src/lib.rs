@@ -1,0 +1,549 @@
+//! The benchmark app of maint, shared by `bench-server` (load figures), `hot-path`
+//! (instruction counts) and the criterion benches: an example-site-like app
+//! with realistic settings.
+//!
+//! - 5 `ignore_urls`, 3 `ignore_ip_addresses` that do not match `127.0.0.1`,
+//!   `ignore_superuser = true` (the session-based user check);
+//! - actix-session's cookie `SessionMiddleware` in both variants (with and
+//!   without the maintenance middleware), with a fixed key so that a session
+//!   cookie taken from one server is valid on every other;
+//! - routes: `/hello` (plain 200), `/exempt/page` (under `ignore_urls`), `/`
+//!   (a small HTML page), `/legacy/` (`#[maintenance_on]`), `/login-superuser`
+//!   (stores a superuser in the session) and the toggle routes.
+//!
+//! See `BENCHMARKS.md` and `bench/run`.
+
+use std::{
+    future::Future,
+    net::SocketAddr,
+    path::PathBuf,
+    pin::pin,
+    sync::OnceLock,
+    task::{Context, Poll, Waker},
+};
+
+pub use actix_http::Request;
+use actix_session::{Session, SessionMiddleware, storage::CookieSessionStore};
+use actix_web::{
+    App, HttpResponse,
+    body::MessageBody,
+    cookie::Key,
+    dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse},
+    get,
+    http::header::{self, HeaderName, HeaderValue},
+    test::{TestRequest, init_service},
+    web::{self, Bytes},
+};
+use maint_actix::{MaintenanceMode, MaintenanceSettings, MaintenanceUser, StateBackendKind};
+
+/// `ignore_urls` of the benchmark app (anchored at the start by maint, as by Django).
+pub const IGNORE_URLS: [&str; 5] = [
+    "^/static/",
+    "^/health$",
+    "^/api/public/",
+    "^/media/",
+    "^/exempt/",
+];
+
+/// `ignore_ip_addresses` of the benchmark app; none matches `127.0.0.1`, so
+/// every loopback request goes through all three.
+pub const IGNORE_IP_ADDRESSES: [&str; 3] = [r"^10\.1\.", r"^192\.168\.77\.", r"^172\.31\.9\."];
+
+/// The peer address given to in-process test requests (as a loopback client's).
+pub const PEER: &str = "127.0.0.1:40000";
+
+/// Body of `/hello`.
+pub const HELLO: &str = "hello";
+
+/// Where the state lives.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// `state_backend = "memory"`.
+    Memory,
+    /// `state_backend = "local_file"` at this path (the realistic default).
+    LocalFile(PathBuf),
+}
+
+/// The realistic settings: 5 `ignore_urls`, 3 `ignore_ip_addresses`,
+/// `ignore_superuser = true`, everything else at its default.
+pub fn settings(backend: &Backend) -> MaintenanceSettings {
+    let settings = MaintenanceSettings::default()
+        .ignore_urls(IGNORE_URLS)
+        .ignore_ip_addresses(IGNORE_IP_ADDRESSES)
+        .ignore_superuser(true);
+    match backend {
+        Backend::Memory => settings.state_backend(StateBackendKind::Memory),
+        Backend::LocalFile(path) => settings
+            .state_backend(StateBackendKind::LocalFile)
+            .state_file_path(path),
+    }
+}
+
+/// The handle for [`settings`], with maintenance set `on` or off.
+pub fn maintenance_mode(backend: &Backend, on: bool) -> Result<MaintenanceMode, String> {
+    let maint = MaintenanceMode::new(settings(backend)).map_err(|e| e.to_string())?;
+    maint
+        .set_maintenance_mode_blocking(on)
+        .map_err(|e| e.to_string())?;
+    Ok(maint)
+}
+
+/// The session key: fixed, so cookies are valid across servers and runs (a benchmark only).
+pub fn session_key() -> Key {
+    Key::derive_from(b"maint-bench: a fixed session key, never use one like it in production")
+}
+
+/// The session middleware of both variants (cookie store, as the example site).
+pub fn session_middleware() -> SessionMiddleware<CookieSessionStore> {
+    SessionMiddleware::builder(CookieSessionStore::default(), session_key())
+        .cookie_secure(false)
+        .build()
+}
+
+/// A plain 200 handler.
+#[get("/hello")]
+async fn hello() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body(HELLO)
+}
+
+/// Under `ignore_urls`: served during maintenance.
+#[get("/exempt/page")]
+async fn exempt_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain")
+        .body("exempt page")
+}
+
+/// A small HTML page.
+#[get("/")]
+async fn home() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            "<!DOCTYPE html><html><head><title>Home</title></head>\
+             <body><h1>Home</h1><p>The maint benchmark app.</p></body></html>",
+        )
+}
+
+/// A retired page: always the maintenance response (`#[maintenance_on]`).
+#[maint_actix::maintenance_on]
+#[get("/legacy/")]
+async fn legacy() -> HttpResponse {
+    HttpResponse::Ok().body("legacy")
+}
+
+/// A 200 page with the maintenance page's body and headers (figure 2b): what
+/// the maintenance response costs beyond the bytes it sends.
+#[get("/same-size")]
+async fn same_size() -> HttpResponse {
+    let page = maintenance_page();
+    let mut res = HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page.body.clone());
+    let headers = res.headers_mut();
+    for (name, value) in &page.extra_headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    res
+}
+
+/// The maintenance page of the benchmark settings, as the middleware sends it.
+pub struct MaintenancePage {
+    /// The body (the default template, rendered).
+    pub body: Bytes,
+    /// `Cache-Control` and `Retry-After`.
+    pub extra_headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// The maintenance page, rendered once per process.
+pub fn maintenance_page() -> &'static MaintenancePage {
+    static PAGE: OnceLock<MaintenancePage> = OnceLock::new();
+    PAGE.get_or_init(|| {
+        let maint = maintenance_mode(&Backend::Memory, true).expect("valid settings");
+        let req = TestRequest::get().uri("/hello").to_http_request();
+        let res = maint.maintenance_response(&req);
+        let extra_headers = [header::CACHE_CONTROL, header::RETRY_AFTER]
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), res.headers().get(&name)?.clone())))
+            .collect();
+        let body = ready_now(actix_web::body::to_bytes(res.into_body()))
+            .unwrap_or_else(|_| panic!("the maintenance page has a body"));
+        MaintenancePage {
+            body,
+            extra_headers,
+        }
+    })
+}
+
+/// Logs a superuser in (the session cookie for the exempt-superuser figures).
+#[get("/login-superuser")]
+async fn login_superuser(session: Session) -> HttpResponse {
+    let admin = MaintenanceUser::authenticated("admin").staff().superuser();
+    match maint_actix::user::login(
+        &session,
+        maint_actix::settings::DEFAULT_SESSION_USER_KEY,
+        &admin,
+    ) {
+        Ok(()) => HttpResponse::Ok().body("logged in as admin (superuser)"),
+        Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
+    }
+}
+
+/// The routes of the benchmark app, `/legacy/` (`#[maintenance_on]`) included.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    unmarked_routes(cfg);
+    cfg.service(legacy);
+}
+
+/// The same routes without the `#[maintenance_on]` handler (the criterion
+/// case that tells what registering one costs).
+pub fn unmarked_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(hello)
+        .service(exempt_page)
+        .service(home)
+        .service(same_size)
+        .service(login_superuser)
+        .service(maint_actix::routes::routes());
+}
+
+/// The app with the maintenance middleware, inside the session middleware.
+pub fn app_with_middleware(
+    maint: MaintenanceMode,
+    routes: fn(&mut web::ServiceConfig),
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody + use<>>,
+        Error = actix_web::Error,
+        InitError = (),
+    > + use<>,
+> {
+    App::new()
+        .app_data(maint.clone())
+        .configure(routes)
+        .wrap(maint.middleware())
+        .wrap(session_middleware())
+}
+
+/// The same app without the maintenance middleware (the handle stays in the
+/// app data, for the toggle routes and `#[maintenance_on]`).
+pub fn app_without_middleware(
+    maint: MaintenanceMode,
+    routes: fn(&mut web::ServiceConfig),
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody + use<>>,
+        Error = actix_web::Error,
+        InitError = (),
+    > + use<>,
+> {
+    App::new()
+        .app_data(maint)
+        .configure(routes)
+        .wrap(session_middleware())
+}
+
+/// A loopback peer address for in-process requests.
+pub fn peer() -> SocketAddr {
+    PEER.parse().expect("a socket address")
+}
+
+/// Polls `future` once with a no-op waker: the in-process service calls of the
+/// benchmark app complete without waiting on anything, so this is the
+/// cheapest executor and adds nothing to the measured cost.
+///
+/// # Panics
+///
+/// When the future is not ready at the first poll.
+pub fn ready_now<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the service call did not complete at its first poll"),
+    }
+}
+
+/// The `Cookie` header value of a response's `Set-Cookie` (`name=value`).
+pub fn cookie_of<B>(res: &ServiceResponse<B>) -> Option<String> {
+    res.headers()
+        .get(actix_web::http::header::SET_COOKIE)?
+        .to_str()
+        .ok()?
+        .split(';')
+        .next()
+        .map(str::to_owned)
+}
+
+/// One in-process request kind: which app, which state, which request. The
+/// criterion benches and `hot-path` (instruction counts) run the same cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// `GET /hello` on the app without the maintenance middleware (the baseline).
+    None,
+    /// `GET /hello`, middleware, maintenance off.
+    Off,
+    /// `GET /hello`, middleware, maintenance off, on an app with no
+    /// `#[maintenance_on]` route registered.
+    OffUnmarkedApp,
+    /// `GET /hello` with a superuser's session cookie, maintenance off.
+    OffSuperuser,
+    /// `GET /exempt/page`, maintenance off.
+    OffExemptUrl,
+    /// `GET /legacy/` (`#[maintenance_on]`), maintenance off: the forced response.
+    OffLegacy,
+    /// `GET /same-size`, maintenance off: a 200 with the maintenance page's body and headers.
+    OffSameSize,
+    /// `GET /hello` during maintenance: the maintenance page (HTML, default template).
+    On,
+    /// `GET /exempt/page` during maintenance: exempt by `ignore_urls`.
+    OnExemptUrl,
+    /// `GET /hello` with a superuser's session cookie during maintenance: exempt.
+    OnExemptSuperuser,
+}
+
+impl Case {
+    /// Every case, in report order.
+    pub const ALL: [Case; 10] = [
+        Case::None,
+        Case::Off,
+        Case::OffUnmarkedApp,
+        Case::OffSuperuser,
+        Case::OffExemptUrl,
+        Case::OffLegacy,
+        Case::OffSameSize,
+        Case::On,
+        Case::OnExemptUrl,
+        Case::OnExemptSuperuser,
+    ];
+
+    /// The case's name on command lines and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Case::None => "none",
+            Case::Off => "off",
+            Case::OffUnmarkedApp => "off-unmarked-app",
+            Case::OffSuperuser => "off-superuser",
+            Case::OffExemptUrl => "off-exempt-url",
+            Case::OffLegacy => "off-legacy",
+            Case::OffSameSize => "off-same-size",
+            Case::On => "on",
+            Case::OnExemptUrl => "on-exempt-url",
+            Case::OnExemptSuperuser => "on-exempt-superuser",
+        }
+    }
+
+    /// The case named `name`.
+    pub fn from_name(name: &str) -> Option<Case> {
+        Case::ALL.into_iter().find(|case| case.name() == name)
+    }
+
+    /// What the case measures, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Case::None => "no maintenance middleware, GET /hello",
+            Case::Off => "middleware, maintenance off, GET /hello",
+            Case::OffUnmarkedApp => {
+                "middleware, maintenance off, GET /hello, no #[maintenance_on] route in the app"
+            }
+            Case::OffSuperuser => "middleware, maintenance off, GET /hello with a superuser cookie",
+            Case::OffExemptUrl => "middleware, maintenance off, GET /exempt/page",
+            Case::OffLegacy => "middleware, maintenance off, GET /legacy/ (#[maintenance_on])",
+            Case::OffSameSize => {
+                "middleware, maintenance off, GET /same-size (200, the maintenance page's bytes)"
+            }
+            Case::On => "maintenance on, GET /hello: the maintenance page",
+            Case::OnExemptUrl => "maintenance on, GET /exempt/page (ignore_urls)",
+            Case::OnExemptSuperuser => "maintenance on, GET /hello with a superuser cookie",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Case::OffExemptUrl | Case::OnExemptUrl => "/exempt/page",
+            Case::OffLegacy => "/legacy/",
+            Case::OffSameSize => "/same-size",
+            _ => "/hello",
+        }
+    }
+
+    fn maintenance(self) -> bool {
+        matches!(self, Case::On | Case::OnExemptUrl | Case::OnExemptSuperuser)
+    }
+
+    fn superuser(self) -> bool {
+        matches!(self, Case::OffSuperuser | Case::OnExemptSuperuser)
+    }
+
+    /// The status the case must answer with.
+    pub fn expected_status(self) -> u16 {
+        match self {
+            Case::On | Case::OffLegacy => 503,
+            _ => 200,
+        }
+    }
+}
+
+/// A service called through a trait object, so that every case runs the same code around it.
+pub trait CallStatus {
+    /// Calls the service with `req`, drops the response, returns its status.
+    fn call_status(&self, req: Request) -> u16;
+}
+
+impl<S, B> CallStatus for S
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    #[inline]
+    fn call_status(&self, req: Request) -> u16 {
+        let res = ready_now(self.call(req)).expect("the service call succeeds");
+        res.status().as_u16()
+    }
+}
+
+/// A case ready to run: the initialized app service and what a request looks like.
+pub struct Prepared {
+    /// The case.
+    pub case: Case,
+    service: Box<dyn CallStatus>,
+    cookie: Option<String>,
+    maint: MaintenanceMode,
+    // Keeps the runtime the service was created on alive as long as the service.
+    _system: actix_rt::SystemRunner,
+}
+
+impl Prepared {
+    /// Builds the app of `case` (memory backend) and checks one request's status.
+    pub fn new(case: Case) -> Self {
+        let system = actix_rt::System::new();
+        let maint = maintenance_mode(&Backend::Memory, case.maintenance())
+            .expect("the benchmark settings are valid");
+        let service: Box<dyn CallStatus> = match case {
+            Case::None => Box::new(
+                system.block_on(init_service(app_without_middleware(maint.clone(), routes))),
+            ),
+            Case::OffUnmarkedApp => Box::new(system.block_on(init_service(app_with_middleware(
+                maint.clone(),
+                unmarked_routes,
+            )))),
+            _ => {
+                Box::new(system.block_on(init_service(app_with_middleware(maint.clone(), routes))))
+            }
+        };
+        let cookie = case.superuser().then(|| superuser_cookie(&system));
+        let prepared = Self {
+            case,
+            service,
+            cookie,
+            maint,
+            _system: system,
+        };
+        let status = prepared.call(prepared.request());
+        assert_eq!(
+            status,
+            case.expected_status(),
+            "case {} answers {status}",
+            case.name()
+        );
+        prepared
+    }
+
+    /// A fresh request of the case (as wrk sends it, from a loopback peer).
+    pub fn request(&self) -> Request {
+        let mut req = TestRequest::get()
+            .uri(self.case.path())
+            .peer_addr(peer())
+            .insert_header((header::HOST, "127.0.0.1:8100"));
+        if let Some(cookie) = &self.cookie {
+            req = req.insert_header((header::COOKIE, cookie.as_str()));
+        }
+        req.to_request()
+    }
+
+    /// One request through the app; the response is dropped here.
+    #[inline]
+    pub fn call(&self, req: Request) -> u16 {
+        self.service.call_status(req)
+    }
+
+    /// The case's handle (for `is_on`).
+    pub fn maint(&self) -> &MaintenanceMode {
+        &self.maint
+    }
+}
+
+/// A superuser's session cookie (`id=...`), valid on every benchmark app.
+fn superuser_cookie(system: &actix_rt::SystemRunner) -> String {
+    let maint = maintenance_mode(&Backend::Memory, false).expect("valid settings");
+    let app = system.block_on(init_service(app_with_middleware(maint, routes)));
+    let req = TestRequest::get()
+        .uri("/login-superuser")
+        .peer_addr(peer())
+        .to_request();
+    let res = ready_now(app.call(req)).expect("login");
+    cookie_of(&res).expect("the login sets a session cookie")
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test as actix_test;
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn the_app_behaves_as_the_figures_assume() {
+        let maint = maintenance_mode(&Backend::Memory, false).unwrap();
+        let app = actix_test::init_service(app_with_middleware(maint.clone(), routes)).await;
+        let get = |path: &str| actix_test::TestRequest::get().uri(path).peer_addr(peer());
+
+        let res = app.call(get("/hello").to_request()).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let login = app
+            .call(get("/login-superuser").to_request())
+            .await
+            .unwrap();
+        let cookie = cookie_of(&login).expect("a session cookie");
+
+        maint.set_maintenance_mode(true).await.unwrap();
+        let page = app.call(get("/hello").to_request()).await.unwrap();
+        assert_eq!(page.status(), 503);
+        let exempt = app.call(get("/exempt/page").to_request()).await.unwrap();
+        assert_eq!(exempt.status(), 200);
+        let superuser = get("/hello")
+            .insert_header(("cookie", cookie.as_str()))
+            .to_request();
+        assert_eq!(app.call(superuser).await.unwrap().status(), 200);
+        let forced = app.call(get("/legacy/").to_request()).await.unwrap();
+        assert_eq!(forced.status(), 503);
+        let page = actix_test::read_body(page).await;
+        let twin = app.call(get("/same-size").to_request()).await.unwrap();
+        assert_eq!(twin.status(), 503, "not exempt during maintenance");
+        maint.set_maintenance_mode(false).await.unwrap();
+        let twin = app.call(get("/same-size").to_request()).await.unwrap();
+        assert_eq!(twin.status(), 200);
+        assert!(twin.headers().contains_key(header::RETRY_AFTER));
+        let twin = actix_test::read_body(twin).await;
+        assert_eq!(twin, page);
+
+        let without = actix_test::init_service(app_without_middleware(maint, routes)).await;
+        let res = without.call(get("/hello").to_request()).await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+
+    #[test]
+    fn every_case_answers_as_expected() {
+        for case in Case::ALL {
+            // `Prepared::new` checks the status of one request.
+            let prepared = Prepared::new(case);
+            for _ in 0..3 {
+                assert_eq!(prepared.call(prepared.request()), case.expected_status());
+            }
+            assert_eq!(Case::from_name(case.name()), Some(case));
+        }
+    }
+}
