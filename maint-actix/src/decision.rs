@@ -29,8 +29,52 @@ pub(crate) trait RequestFacts {
     fn user(&mut self) -> Option<MaintenanceUser>;
     /// Logs the user out.
     fn logout(&mut self);
-    /// The client IP as text (Django compares strings), if known.
-    fn client_ip(&mut self) -> Option<String>;
+    /// The client IP, if known.
+    fn client_ip(&mut self) -> Option<ClientIp>;
+}
+
+/// A client IP: resolved by maint, or given as text by the `get_client_ip_address` hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClientIp {
+    Addr(IpAddr),
+    Text(String),
+}
+
+impl ClientIp {
+    /// Whether the IP's text (Django compares strings) matches one of `patterns`.
+    fn text_matches(&self, patterns: &RegexSet) -> bool {
+        match self {
+            Self::Text(text) => patterns.is_match(text),
+            Self::Addr(IpAddr::V4(ip)) => patterns.is_match(&ipv4_text(ip)),
+            Self::Addr(ip) => patterns.is_match(&ip.to_string()),
+        }
+    }
+
+    fn addr(&self) -> Option<IpAddr> {
+        match self {
+            Self::Addr(ip) => Some(*ip),
+            Self::Text(text) => text.parse().ok(),
+        }
+    }
+}
+
+/// Dotted-quad text of an IPv4 address, without the formatting machinery
+/// (this runs per request when `ignore_ip_addresses` is set).
+fn ipv4_text(ip: &std::net::Ipv4Addr) -> String {
+    let mut text = String::with_capacity(15);
+    for (index, octet) in ip.octets().into_iter().enumerate() {
+        if index > 0 {
+            text.push('.');
+        }
+        if octet >= 100 {
+            text.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            text.push(char::from(b'0' + octet / 10 % 10));
+        }
+        text.push(char::from(b'0' + octet % 10));
+    }
+    text
 }
 
 /// The compiled exemption settings: everything steps 3–9 need, built once.
@@ -166,14 +210,14 @@ impl Exemptions {
         if self
             .ip_addresses
             .as_ref()
-            .is_some_and(|set| set.is_match(&ip))
+            .is_some_and(|set| ip.text_matches(set))
         {
             return true;
         }
         !self.ip_networks.is_empty()
             && ip
-                .parse::<IpAddr>()
-                .is_ok_and(|ip| self.ip_networks.iter().any(|net| net.contains(&ip)))
+                .addr()
+                .is_some_and(|ip| self.ip_networks.iter().any(|net| net.contains(&ip)))
     }
 
     fn exempts_url(&self, path: &str) -> bool {
@@ -242,9 +286,9 @@ mod tests {
             self.logged_out = true;
             self.user = Some(MaintenanceUser::anonymous());
         }
-        fn client_ip(&mut self) -> Option<String> {
+        fn client_ip(&mut self) -> Option<ClientIp> {
             self.ip_asked = true;
-            self.ip.clone()
+            self.ip.clone().map(ClientIp::Text)
         }
     }
 
@@ -489,6 +533,35 @@ mod tests {
         let mut facts = Facts::at("/");
         facts.ip = None;
         assert!(decide(&ex, &mut facts));
+    }
+
+    #[test]
+    fn ipv4_text_is_the_dotted_quad() {
+        for ip in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.0.100.255",
+            "127.0.0.1",
+            "255.255.255.255",
+            "9.99.100.101",
+        ] {
+            assert_eq!(ipv4_text(&ip.parse().unwrap()), ip);
+        }
+    }
+
+    #[test]
+    fn resolved_addresses_match_like_their_text() {
+        let set = compile_anchored("ignore_ip_addresses", &[r"127\.0\.".into(), "::1$".into()])
+            .unwrap()
+            .unwrap();
+        assert!(ClientIp::Addr("127.0.0.1".parse().unwrap()).text_matches(&set));
+        assert!(!ClientIp::Addr("128.0.0.1".parse().unwrap()).text_matches(&set));
+        assert!(ClientIp::Addr("::1".parse().unwrap()).text_matches(&set));
+        assert_eq!(
+            ClientIp::Text("10.0.0.1".into()).addr(),
+            Some("10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(ClientIp::Text("not an ip".into()).addr(), None);
     }
 
     #[test]

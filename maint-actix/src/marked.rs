@@ -19,6 +19,7 @@
 //! before side effects such as logging a user out, as Django does.
 
 use std::{
+    cell::RefCell,
     collections::HashMap,
     sync::{
         RwLock,
@@ -58,19 +59,67 @@ static LEARNED: Lazy<RwLock<HashMap<(String, Method), Force>>> = Lazy::new(Defau
 static ANY_LEARNED: AtomicBool = AtomicBool::new(false);
 
 /// The marking of the handler that `req` will be routed to, if any.
-pub(crate) fn force_for(req: &HttpRequest) -> Option<Force> {
+pub(crate) fn force_for(req: &HttpRequest, markers: &MarkerCache) -> Option<Force> {
     if !*ANY_MARKED {
         return None;
     }
-    marker_route_force(req).or_else(|| learned_force(req))
+    markers
+        .marker_route_force(req)
+        .or_else(|| learned_force(req))
+}
+
+/// How many paths a worker remembers the marker lookup of; past that the
+/// memory starts over, so paths with ids in them cannot make it grow for good.
+const MARKER_CACHE_PATHS: usize = 1024;
+
+/// What the marker lookup found for one path, per method.
+type MarkingsByMethod = Vec<(Method, Option<Force>)>;
+
+/// The marker lookups of one worker: the routes of an app are fixed once it
+/// runs, so each path and method is looked up in the `ResourceMap` once.
+#[derive(Debug, Default)]
+pub(crate) struct MarkerCache {
+    paths: RefCell<HashMap<String, MarkingsByMethod>>,
+}
+
+impl MarkerCache {
+    fn marker_route_force(&self, req: &HttpRequest) -> Option<Force> {
+        let path = req.match_info().as_str();
+        let method = req.method();
+        if let Some(known) = self.known(path, method) {
+            return known;
+        }
+        let force = marker_route_force(req);
+        let mut paths = self.paths.borrow_mut();
+        if paths.len() >= MARKER_CACHE_PATHS {
+            paths.clear();
+        }
+        paths
+            .entry(path.to_owned())
+            .or_default()
+            .push((method.clone(), force));
+        force
+    }
+
+    fn known(&self, path: &str, method: &Method) -> Option<Option<Force>> {
+        let paths = self.paths.borrow();
+        let methods = paths.get(path)?;
+        methods
+            .iter()
+            .find(|(known, _)| known == method)
+            .map(|(_, force)| *force)
+    }
 }
 
 fn marker_route_force(req: &HttpRequest) -> Option<Force> {
-    let probe = format!(
-        "{}/{MARKER_SEGMENT}/{}",
-        req.match_info().as_str(),
-        req.method()
-    );
+    let path = req.match_info().as_str();
+    let method = req.method().as_str();
+    let mut probe = String::with_capacity(path.len() + MARKER_SEGMENT.len() + method.len() + 2);
+    probe.push_str(path);
+    probe.push('/');
+    probe.push_str(MARKER_SEGMENT);
+    probe.push('/');
+    probe.push_str(method);
     let name = req.resource_map().match_name(&probe)?;
     if name.starts_with(MARKER_NAME_OFF) {
         Some(Force::Off)
@@ -94,6 +143,10 @@ fn learned_force(req: &HttpRequest) -> Option<Force> {
 
 /// Records the route a marked handler was reached by (called by the handler).
 pub(crate) fn learn(req: &HttpRequest, force: Force) {
+    // A route with a marker is known exactly already.
+    if marker_route_force(req).is_some() {
+        return;
+    }
     let Some(pattern) = req.match_pattern() else {
         return;
     };

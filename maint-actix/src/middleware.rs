@@ -17,8 +17,9 @@ use actix_web::{
 use pin_project_lite::pin_project;
 
 use crate::{
-    decision::RequestFacts,
+    decision::{ClientIp, RequestFacts},
     handle::{Inner, MaintenanceMode},
+    marked::MarkerCache,
     user::{self, MaintenanceUser},
 };
 
@@ -75,6 +76,7 @@ where
             service,
             handle: self.handle.clone(),
             app_data: Rc::new(app_data),
+            markers: MarkerCache::default(),
         }))
     }
 }
@@ -85,6 +87,8 @@ pub struct MaintenanceService<S> {
     handle: MaintenanceMode,
     /// Makes the handle extractable by every handler behind the middleware.
     app_data: Rc<Extensions>,
+    /// This worker's lookups of handler markings.
+    markers: MarkerCache,
 }
 
 impl<S, B> Service<ServiceRequest> for MaintenanceService<S>
@@ -105,7 +109,7 @@ where
         // While maintenance is off a `#[maintenance_on]` handler answers for
         // itself, so the marking only needs looking up when maintenance is on.
         let force = if active {
-            crate::marked::force_for(req.request())
+            crate::marked::force_for(req.request(), &self.markers)
         } else {
             None
         };
@@ -196,12 +200,12 @@ impl RequestFacts for ActixFacts<'_> {
         user::logout(&self.req.get_session());
     }
 
-    fn client_ip(&mut self) -> Option<String> {
+    fn client_ip(&mut self) -> Option<ClientIp> {
         if let Some(hook) = &self.inner.client_ip_hook {
-            return hook(self.req);
+            return hook(self.req).map(ClientIp::Text);
         }
         let peer = self.req.peer_addr().map(|addr| addr.ip());
         crate::client_ip::resolve_client_ip(peer, self.req.headers(), &self.inner.trusted_proxies)
-            .map(|ip| ip.to_string())
+            .map(ClientIp::Addr)
     }
 }

@@ -31,6 +31,9 @@ pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/503.html");
 const RENDER_FAILURE_PAGE: &str = "<!DOCTYPE html><title>Down for maintenance</title>\
     <h1>Down for maintenance</h1><p>This site is undergoing maintenance. Please come back later.</p>";
 
+const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 const NEVER_CACHE: HeaderValue =
     HeaderValue::from_static("max-age=0, no-cache, no-store, must-revalidate, private");
 
@@ -179,9 +182,9 @@ impl Responder {
             },
         };
         let (content_type, body) = if json {
-            ("application/json", self.json_body(req, snapshot))
+            (JSON, self.json_body(req, snapshot))
         } else {
-            ("text/html; charset=utf-8", self.html_body(req, snapshot))
+            (HTML, self.html_body(req, snapshot))
         };
         HttpResponse::build(self.status)
             .content_type(content_type)
