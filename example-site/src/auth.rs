@@ -61,7 +61,7 @@ pub async fn login(
     form: web::Form<Credentials>,
 ) -> HttpResponse {
     let Some(found) = authenticate(&form.username, &form.password) else {
-        tracing::info!(username = %form.username, "failed login");
+        tracing::info!(username = ?form.username, "failed login");
         let page = templates
             .render(
                 "login.html",
@@ -77,7 +77,7 @@ pub async fn login(
         tracing::error!(%error, "cannot store the session");
         return HttpResponse::InternalServerError().body("cannot store the session");
     }
-    tracing::info!(username = %form.username, "logged in");
+    tracing::info!(username = ?form.username, "logged in");
     redirect("/")
 }
 

@@ -58,6 +58,19 @@ pub async fn legacy() -> HttpResponse {
     HttpResponse::Ok().body("Legacy")
 }
 
+/// A route registered by hand (`web::resource`, no route macro), exempt from
+/// maintenance by the `maint_actix::marked::off` registered next to it.
+pub async fn ping() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("pong")
+}
+
+/// `GET /ping` with its marking, as a route registered by hand is exempted.
+pub fn ping_routes(config: &mut web::ServiceConfig) {
+    config
+        .service(web::resource("/ping").route(web::get().to(ping)))
+        .service(maint_actix::marked::off("/ping").method(actix_web::http::Method::GET));
+}
+
 /// A health endpoint.
 #[get("/api/status")]
 pub async fn api_status() -> HttpResponse {

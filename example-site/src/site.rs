@@ -1,7 +1,11 @@
 //! The site: templates, the app, the server.
 
-use actix_session::{SessionMiddleware, storage::CookieSessionStore};
-use actix_web::{App, HttpServer, cookie::Key, web};
+use actix_session::{SessionMiddleware, config::PersistentSession, storage::CookieSessionStore};
+use actix_web::{
+    App, HttpServer,
+    cookie::{Key, time::Duration},
+    web,
+};
 use handlebars::Handlebars;
 use maint_actix::{MaintenanceMode, MaintenanceSettings};
 
@@ -60,6 +64,23 @@ fn session_key(site: &SiteConfig) -> Key {
     }
 }
 
+/// How long a login lasts in the browser.
+const SESSION_TTL_HOURS: i64 = 8;
+
+/// Sessions stored in a signed cookie, which expires [`SESSION_TTL_HOURS`]
+/// after the last change. A cookie session cannot be revoked: a copy of the
+/// cookie taken before logout still works until it expires or the key
+/// changes. A production site uses a server-side store instead (README,
+/// "Sessions"), where logout deletes the session itself.
+fn session_middleware(key: Key) -> SessionMiddleware<CookieSessionStore> {
+    SessionMiddleware::builder(CookieSessionStore::default(), key)
+        .cookie_secure(false)
+        .session_lifecycle(
+            PersistentSession::default().session_ttl(Duration::hours(SESSION_TTL_HOURS)),
+        )
+        .build()
+}
+
 /// Serves the site on `bind` until stopped.
 pub fn serve(maint: MaintenanceMode, site: &SiteConfig, bind: &str) -> std::io::Result<()> {
     let session_key = session_key(site);
@@ -72,6 +93,7 @@ pub fn serve(maint: MaintenanceMode, site: &SiteConfig, bind: &str) -> std::io::
                 .service(pages::about)
                 .service(pages::legacy)
                 .service(pages::api_status)
+                .configure(pages::ping_routes)
                 .service(auth::login_form)
                 .service(auth::login)
                 .service(auth::logout)
@@ -79,11 +101,7 @@ pub fn serve(maint: MaintenanceMode, site: &SiteConfig, bind: &str) -> std::io::
                 .service(auth::admin)
                 .service(maint_actix::routes::routes())
                 .wrap(maint.middleware())
-                .wrap(
-                    SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
-                        .cookie_secure(false)
-                        .build(),
-                )
+                .wrap(session_middleware(session_key.clone()))
         })
         .bind(bind)?;
         for addr in server.addrs() {

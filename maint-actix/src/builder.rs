@@ -13,7 +13,9 @@ use crate::{
     decision::{Exemptions, RedirectTarget},
     handle::{ClientIpHook, MaintenanceMode, Parts, UserHook, backend_from_settings},
     response::{ContextHook, Responder, ResponderParts, ResponseTypeHook},
-    settings::{MaintenanceSettings, ResponseType, SettingsError, compile_anchored},
+    settings::{
+        MaintenanceSettings, ResponseType, SettingsError, StateBackendKind, compile_anchored,
+    },
     user::MaintenanceUser,
 };
 
@@ -167,7 +169,10 @@ impl MaintenanceModeBuilder {
         )?;
         let backend = match self.backend {
             Some(backend) => backend,
-            None => backend_from_settings(&settings)?,
+            None => {
+                warn_if_state_directory_is_missing(&settings);
+                backend_from_settings(&settings)?
+            }
         };
         Ok(MaintenanceMode::start(Parts {
             settings,
@@ -193,9 +198,8 @@ fn exemptions(
         logout_authenticated_user: settings.logout_authenticated_user,
         logout_staff_user: settings.logout_staff_user,
         logout_superuser: settings.logout_superuser,
-        admin_url: settings
-            .ignore_admin_site
-            .then(|| settings.admin_url.clone()),
+        admin_url: admin_url(&settings.admin_url)
+            .map(|url| settings.ignore_admin_site.then_some(url))?,
         running_tests: settings.ignore_tests && running_tests,
         ip_addresses: compile_anchored("ignore_ip_addresses", &settings.ignore_ip_addresses)?,
         ip_networks: parse_networks("ignore_ip_networks", &settings.ignore_ip_networks)?,
@@ -209,6 +213,38 @@ fn exemptions(
 }
 
 /// Parses CIDR networks; a bare address is its own /32 or /128.
+/// A state file in a directory that does not exist cannot be switched on:
+/// say so at start-up rather than at the first `maintenance_mode on`.
+fn warn_if_state_directory_is_missing(settings: &MaintenanceSettings) {
+    if settings.state_backend != StateBackendKind::LocalFile || settings.mode.is_some() {
+        return;
+    }
+    let path = std::path::absolute(&settings.state_file_path)
+        .unwrap_or_else(|_| settings.state_file_path.clone());
+    if let Some(directory) = path.parent()
+        && !directory.is_dir()
+    {
+        tracing::warn!(
+            state_file_path = %path.display(),
+            "the directory of state_file_path does not exist: the state reads as off and cannot be set until it is created"
+        );
+    }
+}
+
+/// `admin_url` as a prefix that names a part of the site: `""` or `"/"`
+/// would exempt every path from maintenance.
+fn admin_url(url: &str) -> Result<String, SettingsError> {
+    if !url.starts_with('/') || url == "/" {
+        return Err(SettingsError::InvalidValue {
+            key: "admin_url",
+            reason: format!(
+                "{url:?} must start with / and be longer than /; with ignore_admin_site it would exempt every path"
+            ),
+        });
+    }
+    Ok(url.to_owned())
+}
+
 fn parse_networks(key: &'static str, entries: &[String]) -> Result<Vec<IpNet>, SettingsError> {
     entries
         .iter()

@@ -35,6 +35,9 @@
 //!   a stored window its description, e.g. `off (scheduled from
 //!   2030-01-01T02:00:00Z to 2030-01-01T03:00:00Z)` before it opens, `on
 //!   (scheduled until 2030-01-01T03:00:00Z)` inside an open-ended one.
+//! - With a store that can lose its state (Redis) and holds none, `status`
+//!   prints `unknown (no maintenance state stored in ...)`: running instances
+//!   keep the last state they knew until it is set; `on` and `off` set it.
 //! - `on` and `off` print nothing when they succeed, as Django's command does
 //!   at its default verbosity; a script checks the exit status, a human runs
 //!   `status`. The only other output is the `--interactive` question.
@@ -44,7 +47,8 @@
 //! backend that cannot be read fails the command (naming the file and the OS
 //! reason) instead of answering with `state_backend_fallback_value`. This
 //! applies to `on` and `off` too, as in Django, so a corrupted state file has
-//! to be fixed (or deleted) by hand.
+//! to be fixed (or deleted) by hand. Messages quote at most a short prefix of
+//! a corrupted state, however large it is.
 //!
 //! # A fixed `mode`
 //!
@@ -343,10 +347,10 @@ impl MaintenanceModeCommand {
             MaintenanceState::scheduled(start, end, Timestamp::now())
                 .map_err(CommandError::Schedule)?;
         }
-        let stored = pollster::block_on(maint.backend().get())?;
+        let stored = read_stored(maint)?;
         let already = match request {
-            Request::On => stored == MaintenanceState::On,
-            Request::Off => stored == MaintenanceState::Off,
+            Request::On => stored == Some(MaintenanceState::On),
+            Request::Off => stored == Some(MaintenanceState::Off),
             Request::Window { .. } => false,
         };
         if already {
@@ -420,18 +424,33 @@ fn confirm(
     Ok(matches!(answer.first(), Some(b'y' | b'Y')))
 }
 
+/// The stored state, `None` when the store holds none and that is not off
+/// ([`BackendError::Missing`]); any other failure is the command's.
+fn read_stored(maint: &MaintenanceMode) -> Result<Option<MaintenanceState>, CommandError> {
+    match pollster::block_on(maint.backend().get()) {
+        Ok(stored) => Ok(Some(stored)),
+        Err(BackendError::Missing { .. }) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Prints the state in effect now, read from the backend (or the fixed `mode`).
 fn status(maint: &MaintenanceMode, output: &mut dyn Write) -> Result<(), CommandError> {
     let line = match maint.settings().mode {
         Some(mode) => format!("{} (fixed by the mode setting)", on_off(mode)),
-        None => {
-            let stored = pollster::block_on(maint.backend().get())?;
-            let now = on_off(stored.is_active());
-            match stored.schedule() {
-                Some(schedule) => format!("{now} ({})", describe(schedule)),
-                None => now.to_owned(),
+        None => match pollster::block_on(maint.backend().get()) {
+            Ok(stored) => {
+                let now = on_off(stored.is_active());
+                match stored.schedule() {
+                    Some(schedule) => format!("{now} ({})", describe(schedule)),
+                    None => now.to_owned(),
+                }
             }
-        }
+            Err(error @ BackendError::Missing { .. }) => format!(
+                "unknown ({error}; running instances keep their last known state until it is set)"
+            ),
+            Err(error) => return Err(error.into()),
+        },
     };
     writeln!(output, "{line}")
         .and_then(|()| output.flush())

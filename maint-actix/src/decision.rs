@@ -21,8 +21,6 @@ pub enum Force {
 pub(crate) trait RequestFacts {
     /// The request path (Django's `path_info`).
     fn path(&self) -> &str;
-    /// The `Host` the request was sent to, for comparing absolute redirect URLs.
-    fn host(&self) -> Option<&str>;
     /// Whether the request is for the toggle-off route.
     fn is_toggle_off_route(&self) -> bool;
     /// The user, or `None` when there is no user source at all.
@@ -98,13 +96,14 @@ pub(crate) struct Exemptions {
 /// Where `redirect_url` points, reduced to what tells whether a request is for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RedirectTarget {
-    /// `None` for a relative URL (this host), else the URL's authority.
-    host: Option<String>,
-    path: String,
+    /// The path, for a target on this site; `None` for a URL on another host
+    /// (absolute, or scheme-relative `//host/...`), which is never served here
+    /// whatever `Host` a request names: the client chooses that header.
+    local_path: Option<String>,
 }
 
 impl RedirectTarget {
-    /// Parses `redirect_url`; only the path (and host, when absolute) matter.
+    /// Parses `redirect_url`; only a same-site path is exempt.
     pub(crate) fn parse(url: &str) -> Result<Self, SettingsError> {
         let invalid = |reason: &str| SettingsError::InvalidValue {
             key: "redirect_url",
@@ -114,20 +113,16 @@ impl RedirectTarget {
         if uri.scheme().is_none() && !url.starts_with('/') {
             return Err(invalid("must be an absolute URL or a path starting with /"));
         }
+        let on_this_site = uri.scheme().is_none()
+            && uri.authority().is_none()
+            && !(url.starts_with("//") || url.starts_with("/\\"));
         Ok(Self {
-            host: uri.authority().map(|a| a.as_str().to_ascii_lowercase()),
-            path: uri.path().to_owned(),
+            local_path: on_this_site.then(|| uri.path().to_owned()),
         })
     }
 
-    fn is_requested_by(&self, path: &str, request_host: Option<&str>) -> bool {
-        if path != self.path {
-            return false;
-        }
-        match &self.host {
-            None => true,
-            Some(host) => request_host.is_some_and(|h| h.eq_ignore_ascii_case(host)),
-        }
+    fn is_requested_by(&self, path: &str) -> bool {
+        self.local_path.as_deref() == Some(path)
     }
 }
 
@@ -227,7 +222,7 @@ impl Exemptions {
     fn is_redirect_target(&self, req: &mut impl RequestFacts) -> bool {
         self.redirect_target
             .as_ref()
-            .is_some_and(|target| target.is_requested_by(req.path(), req.host()))
+            .is_some_and(|target| target.is_requested_by(req.path()))
     }
 }
 
@@ -240,7 +235,6 @@ mod tests {
     #[derive(Default)]
     struct Facts {
         path: String,
-        host: Option<String>,
         toggle_off: bool,
         user: Option<MaintenanceUser>,
         ip: Option<String>,
@@ -271,9 +265,6 @@ mod tests {
     impl RequestFacts for Facts {
         fn path(&self) -> &str {
             &self.path
-        }
-        fn host(&self) -> Option<&str> {
-            self.host.as_deref()
         }
         fn is_toggle_off_route(&self) -> bool {
             self.toggle_off
@@ -599,17 +590,19 @@ mod tests {
     }
 
     #[test]
-    fn absolute_redirect_target_is_served_only_on_its_host() {
-        let ex = Exemptions {
-            redirect_target: Some(RedirectTarget::parse("https://example.com/down?x=1").unwrap()),
-            ..Default::default()
-        };
-        let mut same = Facts::at("/down");
-        same.host = Some("Example.com".into());
-        assert!(!decide(&ex, &mut same));
-        let mut other = Facts::at("/down");
-        other.host = Some("status.example.org".into());
-        assert!(decide(&ex, &mut other));
+    fn a_redirect_target_on_another_host_is_never_served_here() {
+        for url in [
+            "https://example.com/down?x=1",
+            "//example.com/down",
+            "/\\example.com/down",
+        ] {
+            let ex = Exemptions {
+                redirect_target: Some(RedirectTarget::parse(url).unwrap()),
+                ..Default::default()
+            };
+            assert!(blocked(&ex, Facts::at("/down")), "{url}");
+            assert!(blocked(&ex, Facts::at("//example.com/down")), "{url}");
+        }
     }
 
     #[test]

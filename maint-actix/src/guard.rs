@@ -24,6 +24,7 @@
 //! ```
 
 use crate::{
+    backend::BackendError,
     handle::{MaintenanceMode, StateError},
     state::MaintenanceState,
 };
@@ -42,13 +43,19 @@ pub struct MaintenanceGuard {
 }
 
 impl MaintenanceGuard {
-    /// Stores `state` and remembers what the backend held before.
+    /// Stores `state` and remembers what the backend held before. A store
+    /// that lost its state ([`BackendError::Missing`]) gets back the state the
+    /// handle kept meanwhile (the last known one, or the fallback value).
     pub(crate) async fn enter(
         handle: &MaintenanceMode,
         state: MaintenanceState,
     ) -> Result<Self, StateError> {
         handle.refuse_when_fixed()?;
-        let previous = handle.backend().get().await?;
+        let previous = match handle.backend().get().await {
+            Ok(previous) => previous,
+            Err(BackendError::Missing { .. }) => handle.state(),
+            Err(error) => return Err(error.into()),
+        };
         handle.store(state).await?;
         Ok(Self {
             handle: handle.clone(),

@@ -50,17 +50,31 @@ pub type UserHook = Arc<dyn Fn(&HttpRequest) -> Option<MaintenanceUser> + Send +
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     pub(crate) state: MaintenanceState,
-    /// Why the backend could not be read, when `state` is the fallback value.
+    /// Why the backend could not be read, when `state` is the fallback value
+    /// or a state kept from before.
     pub(crate) problem: Option<String>,
+    /// The last state the backend said (or that was set): what a
+    /// [`BackendError::Missing`] keeps. `None` until one is known.
+    known: Option<MaintenanceState>,
     /// Bodies rendered for this state, reused until the state changes.
     pub(crate) rendered: crate::response::RenderedBodies,
 }
 
 impl Snapshot {
-    fn new(state: MaintenanceState, problem: Option<String>) -> Self {
+    /// The state the backend said (or that was just set), with no problem.
+    fn known(state: MaintenanceState) -> Self {
+        Self::with(state.clone(), None, Some(state))
+    }
+
+    fn with(
+        state: MaintenanceState,
+        problem: Option<String>,
+        known: Option<MaintenanceState>,
+    ) -> Self {
         Self {
             state,
             problem,
+            known,
             rendered: Default::default(),
         }
     }
@@ -141,7 +155,8 @@ impl MaintenanceMode {
         self.inner.snapshot.load().state.clone()
     }
 
-    /// Why the backend could not be read, while the fallback value is in use.
+    /// Why the backend could not be read, while the fallback value (or, for a
+    /// store that lost its state or is away, the last known state) is in use.
     pub fn backend_problem(&self) -> Option<String> {
         self.inner.snapshot.load().problem.clone()
     }
@@ -206,9 +221,7 @@ impl MaintenanceMode {
         let _io = self.inner.io_lock.lock().await;
         self.inner.backend.set(&state).await?;
         tracing::info!(state = %state, backend = %self.inner.backend.describe(), "maintenance state set");
-        self.inner
-            .snapshot
-            .store(Arc::new(Snapshot::new(state, None)));
+        self.inner.snapshot.store(Arc::new(Snapshot::known(state)));
         Ok(())
     }
 
@@ -246,19 +259,37 @@ impl Inner {
     /// change once: a corrupted file is reported when it appears, not per poll.
     fn apply_read(&self, read: Result<MaintenanceState, BackendError>) {
         let current = self.snapshot.load();
-        let (state, problem) = match read {
+        let fallback = MaintenanceState::from_bool(self.settings.state_backend_fallback_value);
+        let missing = matches!(read, Err(BackendError::Missing { .. }));
+        let (state, problem, known) = match read {
+            Ok(state) => (state.clone(), None, Some(state)),
+            // Nothing stored is unknown, not off: keep what was known.
+            Err(error @ BackendError::Missing { .. }) => (
+                current.known.clone().unwrap_or(fallback),
+                Some(error.to_string()),
+                current.known.clone(),
+            ),
             // A server that is away has not changed the state: keep the last one.
             Err(error @ BackendError::Unavailable { .. })
                 if self.backend.keeps_last_state_on_error() =>
             {
-                (current.state.clone(), Some(error.to_string()))
+                (
+                    current.state.clone(),
+                    Some(error.to_string()),
+                    current.known.clone(),
+                )
             }
-            read => state_or_fallback(read, self.settings.state_backend_fallback_value),
+            Err(error) => (fallback, Some(error.to_string()), current.known.clone()),
         };
         if current.state == state && current.problem == problem {
             return;
         }
         match (&problem, &current.problem) {
+            (Some(problem), _) if missing => tracing::warn!(
+                error = %problem,
+                state = %state,
+                "no maintenance state stored; keeping the last known state until one is set"
+            ),
             (Some(problem), _) => tracing::warn!(
                 error = %problem,
                 state = %state,
@@ -269,42 +300,39 @@ impl Inner {
             }
             (None, None) => tracing::info!(state = %state, "maintenance state changed"),
         }
-        self.snapshot.store(Arc::new(Snapshot::new(state, problem)));
-    }
-}
-
-/// What a read means for the snapshot: the state, or the fallback and why.
-fn state_or_fallback(
-    read: Result<MaintenanceState, BackendError>,
-    fallback: bool,
-) -> (MaintenanceState, Option<String>) {
-    match read {
-        Ok(state) => (state, None),
-        Err(error) => (
-            MaintenanceState::from_bool(fallback),
-            Some(error.to_string()),
-        ),
+        self.snapshot
+            .store(Arc::new(Snapshot::with(state, problem, known)));
     }
 }
 
 /// The snapshot to start with: the fixed `mode`, or the backend's state now.
 fn initial_snapshot(settings: &MaintenanceSettings, backend: &dyn StateBackend) -> Snapshot {
     if let Some(mode) = settings.mode {
-        return Snapshot::new(MaintenanceState::from_bool(mode), None);
+        return Snapshot::known(MaintenanceState::from_bool(mode));
     }
-    let read = pollster::block_on(backend.get());
-    let (state, problem) = state_or_fallback(read, settings.state_backend_fallback_value);
-    match &problem {
-        Some(problem) => tracing::warn!(
-            error = %problem,
-            fallback = %state,
-            "maintenance state unreadable; using state_backend_fallback_value"
-        ),
-        None => {
-            tracing::debug!(state = %state, backend = %backend.describe(), "maintenance state read")
+    let fallback = MaintenanceState::from_bool(settings.state_backend_fallback_value);
+    match pollster::block_on(backend.get()) {
+        Ok(state) => {
+            tracing::debug!(state = %state, backend = %backend.describe(), "maintenance state read");
+            Snapshot::known(state)
+        }
+        Err(error) => {
+            if matches!(error, BackendError::Missing { .. }) {
+                tracing::warn!(
+                    error = %error,
+                    fallback = %fallback,
+                    "no maintenance state stored; using state_backend_fallback_value until one is set"
+                );
+            } else {
+                tracing::warn!(
+                    error = %error,
+                    fallback = %fallback,
+                    "maintenance state unreadable; using state_backend_fallback_value"
+                );
+            }
+            Snapshot::with(fallback, Some(error.to_string()), None)
         }
     }
-    Snapshot::new(state, problem)
 }
 
 /// Creates the backend that `state_backend` names.
@@ -528,6 +556,77 @@ mod tests {
         assert!(!maint.is_on());
         assert_eq!(maint.backend_problem(), None);
         assert!(log.contains("readable again"), "{log}");
+    }
+
+    fn missing() -> BackendError {
+        BackendError::Missing {
+            location: "redis redis://127.0.0.1:6379 key maint:default:state".into(),
+        }
+    }
+
+    /// Issue 9: a store that lost its state (a Redis restarted without
+    /// persistence, or flushed) must not end maintenance: the last known
+    /// state is kept, logged once, until the state is set again.
+    #[test]
+    fn a_missing_state_keeps_the_last_known_one_and_logs_once() {
+        let maint = MaintenanceMode::new(memory()).unwrap();
+        maint.set_maintenance_mode_blocking(true).unwrap();
+        let log = logged(|| {
+            for _ in 0..5 {
+                maint.inner.apply_read(Err(missing()));
+            }
+        });
+        assert!(maint.is_on(), "the last known state is kept");
+        let problem = maint.backend_problem().expect("reported");
+        assert!(problem.contains("no maintenance state stored"), "{problem}");
+        assert_eq!(log.lines().count(), 1, "logged once: {log}");
+        assert!(log.contains("no maintenance state stored"), "{log}");
+        assert!(log.len() < 400, "brief: {log}");
+
+        // Unreadable meanwhile (the fallback), then missing again: still the last known.
+        maint.inner.apply_read(Err(corrupted("x")));
+        assert!(!maint.is_on(), "the fallback value false");
+        maint.inner.apply_read(Err(missing()));
+        assert!(maint.is_on(), "the last state known, not the fallback");
+
+        let log = logged(|| maint.inner.apply_read(Ok(MaintenanceState::Off)));
+        assert!(!maint.is_on());
+        assert_eq!(maint.backend_problem(), None);
+        assert!(log.contains("readable again"), "{log}");
+        maint.inner.apply_read(Err(missing()));
+        assert!(!maint.is_on(), "off is now the last known state");
+    }
+
+    #[test]
+    fn a_missing_state_with_nothing_known_uses_the_fallback() {
+        let backend = Arc::new(MissingBackend);
+        for fallback in [true, false] {
+            let maint = MaintenanceMode::builder(memory().state_backend_fallback_value(fallback))
+                .shared_backend(backend.clone())
+                .build()
+                .unwrap();
+            assert_eq!(maint.is_on(), fallback);
+            assert!(maint.backend_problem().is_some());
+            maint.inner.apply_read(Err(missing()));
+            assert_eq!(maint.is_on(), fallback);
+        }
+    }
+
+    /// A store that never holds a state.
+    #[derive(Debug)]
+    struct MissingBackend;
+
+    #[async_trait::async_trait]
+    impl StateBackend for MissingBackend {
+        async fn get(&self) -> Result<MaintenanceState, BackendError> {
+            Err(missing())
+        }
+        async fn set(&self, _: &MaintenanceState) -> Result<(), BackendError> {
+            Ok(())
+        }
+        fn poll_interval(&self) -> Option<Duration> {
+            None
+        }
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! - Process-wide [`get_maintenance_mode`] / [`set_maintenance_mode`] for
 //!   Django-like use.
 //! - `#[maintenance_off]` / `#[maintenance_on]` on handlers (feature `macros`),
-//!   Django's `@force_maintenance_mode_off` / `_on`.
+//!   Django's `@force_maintenance_mode_off` / `_on`; [`marked`] marks routes
+//!   registered by hand.
 //! - [`guard`]: `maintenance_on()` / `maintenance_off()` scoped guards.
 //! - [`routes`]: the superuser toggle routes, with a CSRF-protected confirmation page.
 //! - [`command`]: the `maintenance_mode on|off|status` command (feature `command`).
@@ -67,7 +68,7 @@ mod decision;
 mod global;
 pub mod guard;
 mod handle;
-mod marked;
+pub mod marked;
 mod middleware;
 mod response;
 pub mod routes;
@@ -77,6 +78,9 @@ pub mod state;
 pub mod template;
 mod testing;
 pub mod user;
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(feature = "redis")]
 pub use backend::RedisBackend;
@@ -108,25 +112,33 @@ pub use maint_macros::{maintenance_off, maintenance_on};
 /// What the handler attributes expand to; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use actix_web::{HttpRequest, HttpResponse};
-    pub use inventory;
+    pub use actix_web::{
+        HttpRequest, HttpResponse,
+        dev::{AppService, HttpServiceFactory},
+    };
 
-    pub use crate::marked::MarkedHandler;
     use crate::{Force, MaintenanceMode};
 
-    /// The guard of marker routes: they exist to be found, never to be routed to.
-    pub fn never(_: &actix_web::guard::GuardContext<'_>) -> bool {
-        false
-    }
-
-    /// Called by a `#[maintenance_off]` handler as it runs.
-    pub fn learn_route(req: &HttpRequest, force: Force) {
-        crate::marked::learn(req, force);
+    /// Registers the marker routes of a handler marked above its route macros:
+    /// each `(pattern, methods)` of its routes.
+    pub fn register_markers(config: &mut AppService, force: Force, routes: &[(&str, &[&str])]) {
+        for (pattern, methods) in routes {
+            let mut marked = match force {
+                Force::Off => crate::marked::off(*pattern),
+                Force::On => crate::marked::on(*pattern),
+            };
+            for method in *methods {
+                // The route macro has already refused a method that is not a token.
+                if let Ok(method) = actix_web::http::Method::from_bytes(method.as_bytes()) {
+                    marked = marked.method(method);
+                }
+            }
+            marked.register(config);
+        }
     }
 
     /// The whole of a `#[maintenance_on]` handler.
     pub fn forced_on_response(req: &HttpRequest) -> HttpResponse {
-        crate::marked::learn(req, Force::On);
         match MaintenanceMode::for_request(req) {
             Some(handle) => handle.maintenance_response(req),
             // No app data and nothing installed: Django's decorator uses the

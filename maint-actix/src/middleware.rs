@@ -12,7 +12,6 @@ use actix_web::{
     Error, HttpRequest,
     body::{EitherBody, MessageBody},
     dev::{Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready},
-    http::header,
 };
 use pin_project_lite::pin_project;
 
@@ -109,7 +108,7 @@ where
         // While maintenance is off a `#[maintenance_on]` handler answers for
         // itself, so the marking only needs looking up when maintenance is on.
         let force = if active {
-            crate::marked::force_for(req.request(), &self.markers)
+            self.markers.force_for(req.request())
         } else {
             None
         };
@@ -178,14 +177,6 @@ impl RequestFacts for ActixFacts<'_> {
     fn path(&self) -> &str {
         // The path the router matches (percent-decoded where actix-web decodes).
         self.req.match_info().as_str()
-    }
-
-    fn host(&self) -> Option<&str> {
-        self.req
-            .uri()
-            .authority()
-            .map(|authority| authority.as_str())
-            .or_else(|| self.req.headers().get(header::HOST)?.to_str().ok())
     }
 
     fn is_toggle_off_route(&self) -> bool {

@@ -6,7 +6,7 @@ use actix_web::{
     HttpRequest, HttpResponse,
     http::{
         StatusCode,
-        header::{self, Accept, Header, HeaderValue},
+        header::{self, Accept, Header, HeaderValue, Quality},
     },
     web::Bytes,
 };
@@ -98,12 +98,16 @@ impl Responder {
         settings: &MaintenanceSettings,
         parts: ResponderParts,
     ) -> Result<Self, SettingsError> {
-        let status = StatusCode::from_u16(settings.status_code).map_err(|_| {
-            SettingsError::InvalidValue {
-                key: "status_code",
-                reason: format!("{} is not an HTTP status code", settings.status_code),
-            }
-        })?;
+        let status = status_code(settings.status_code)?;
+        if settings.retry_after > MAX_RETRY_AFTER {
+            return Err(SettingsError::InvalidValue {
+                key: "retry_after",
+                reason: format!(
+                    "{} seconds is more than {MAX_RETRY_AFTER}, which clients that read it as a 32-bit number overflow",
+                    settings.retry_after
+                ),
+            });
+        }
         let redirect = settings
             .redirect_url
             .as_deref()
@@ -273,12 +277,36 @@ fn templates_with_default(
     Ok(templates)
 }
 
-/// Whether the client ranks JSON above HTML in `Accept`.
-fn prefers_json(req: &HttpRequest) -> bool {
-    let Ok(accept) = Accept::parse(req) else {
+/// The largest `retry_after` (about 68 years): `Retry-After` readers commonly
+/// hold it in a signed 32-bit number.
+const MAX_RETRY_AFTER: u64 = i32::MAX as u64;
+
+/// `status_code` as a status a maintenance response can have: 200–599. An
+/// informational 1xx would leave clients waiting for a final response.
+fn status_code(code: u16) -> Result<StatusCode, SettingsError> {
+    let invalid = |reason: &str| SettingsError::InvalidValue {
+        key: "status_code",
+        reason: format!("{code} {reason}"),
+    };
+    if !(200..=599).contains(&code) {
+        return Err(invalid(
+            "is not a final HTTP status (200-599); 1xx would leave clients waiting",
+        ));
+    }
+    StatusCode::from_u16(code).map_err(|_| invalid("is not an HTTP status code"))
+}
+
+/// Whether the client ranks JSON above HTML in `Accept`. A type with `q=0`
+/// is one the client refuses (RFC 9110, 12.4.2), so it never counts.
+pub(crate) fn prefers_json(req: &HttpRequest) -> bool {
+    let Ok(Accept(items)) = Accept::parse(req) else {
         return false;
     };
-    accept
+    let acceptable = items
+        .into_iter()
+        .filter(|item| item.quality > Quality::ZERO)
+        .collect();
+    Accept(acceptable)
         .ranked()
         .iter()
         .find_map(|mime| {
@@ -314,6 +342,11 @@ mod tests {
             "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
         ));
         assert!(!accept("*/*"));
+        // q=0 means "not acceptable".
+        assert!(!accept("application/json;q=0"));
+        assert!(!accept("application/json;q=0, text/html;q=0.1"));
+        assert!(!accept("application/json;q=0.000, */*;q=0.1"));
+        assert!(accept("text/html;q=0, application/json;q=0.1"));
         assert!(!prefers_json(&TestRequest::default().to_http_request()));
     }
 

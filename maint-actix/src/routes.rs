@@ -333,7 +333,7 @@ async fn toggle(
     match maint.set_maintenance_mode(action.is_on()).await {
         Ok(()) => {
             tracing::info!(
-                user = name,
+                user = ?name,
                 state = action.word(),
                 "maintenance mode switched {} by a superuser",
                 action.word()
@@ -350,7 +350,7 @@ async fn toggle(
             res
         }
         Err(error @ StateError::Backend(_)) => {
-            tracing::error!(%error, user = name, state = action.word(), "toggle route could not store the state");
+            tracing::error!(%error, user = ?name, state = action.word(), "toggle route could not store the state");
             plain(StatusCode::SERVICE_UNAVAILABLE, &error.to_string())
         }
         Err(error) => plain(StatusCode::CONFLICT, &error.to_string()),

@@ -49,20 +49,68 @@ pub struct Schedule {
     pub reason: Option<String>,
 }
 
+/// The longest stored text that can be a state, in bytes. A state is a few
+/// bytes (a schedule with a reason, a few hundred): anything longer is refused
+/// without being parsed, and backends stop reading beyond it.
+pub const MAX_STATE_TEXT_LEN: usize = 64 * 1024;
+
+/// How many characters of a bad text an error quotes.
+const PREVIEW_CHARS: usize = 40;
+/// The most bytes the quoted characters may take once escaped.
+const PREVIEW_BYTES: usize = 80;
+
 /// Why a stored text is not a maintenance state.
+///
+/// Messages quote at most the first 40 characters of the text, escaped (see
+/// [`preview`]), never the whole of it: a stored value can be anything, of any size.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateFormatError {
-    /// Neither `0`, `1` nor a JSON object.
-    #[error("state value is not 0, 1 or a schedule object: {0:?}")]
+    /// Neither `0`, `1` nor a JSON object. Holds the start of the text, quoted
+    /// and escaped ([`preview`]).
+    #[error("state value is not 0, 1 or a schedule object: {0}")]
     NotAState(String),
     /// A JSON object that is not a valid schedule.
-    #[error("schedule state value is invalid: {text:?} ({reason})")]
+    #[error("schedule state value is invalid: {text} ({reason})")]
     InvalidSchedule {
-        /// The text as stored.
+        /// The start of the text, quoted and escaped ([`preview`]).
         text: String,
-        /// What is wrong with it.
+        /// What is wrong with it (quoting at most a short part of the text).
         reason: String,
     },
+    /// Longer than [`MAX_STATE_TEXT_LEN`]: refused unread.
+    #[error("state value is {len} bytes, over the limit of {limit} bytes", limit = MAX_STATE_TEXT_LEN)]
+    TooLarge {
+        /// Its length in bytes.
+        len: u64,
+    },
+}
+
+/// How an error quotes a stored text: its first 40 characters, quoted and
+/// escaped (one line, whatever it holds), then `…` and the full length when
+/// there is more.
+///
+/// ```
+/// use maint_actix::state::preview;
+///
+/// assert_eq!(preview("on\n"), r#""on\n""#);
+/// assert_eq!(preview(&"x".repeat(1000)), format!("\"{}\"… (1000 bytes)", "x".repeat(40)));
+/// ```
+pub fn preview(text: &str) -> String {
+    let mut quoted = String::new();
+    let mut chars = text.char_indices();
+    let mut cut = None;
+    for (count, (index, c)) in chars.by_ref().enumerate() {
+        let escaped: String = c.escape_debug().collect();
+        if count == PREVIEW_CHARS || quoted.len() + escaped.len() > PREVIEW_BYTES {
+            cut = Some(index);
+            break;
+        }
+        quoted.push_str(&escaped);
+    }
+    match cut {
+        Some(_) => format!("\"{quoted}\"… ({} bytes)", text.len()),
+        None => format!("\"{quoted}\""),
+    }
 }
 
 /// Why a requested schedule is refused (the checks of Django's `set_maintenance_mode`).
@@ -82,6 +130,9 @@ pub enum ScheduleError {
     /// Neither start nor end was given.
     #[error("a schedule needs a start, an end, or both")]
     Empty,
+    /// A date outside years 1 to 9999, which Django's `datetime` cannot hold.
+    #[error("{0} is outside years 1 to 9999")]
+    OutOfRange(Timestamp),
     /// A date that is not ISO 8601.
     #[error("invalid ISO 8601 date {value:?}: {reason}")]
     InvalidDate {
@@ -93,14 +144,20 @@ pub enum ScheduleError {
 }
 
 impl MaintenanceState {
-    /// Parses Django's state text (surrounding whitespace is ignored).
+    /// Parses Django's state text (surrounding whitespace is ignored). A text
+    /// longer than [`MAX_STATE_TEXT_LEN`] is refused unread.
     pub fn parse(text: &str) -> Result<Self, StateFormatError> {
+        if text.len() > MAX_STATE_TEXT_LEN {
+            return Err(StateFormatError::TooLarge {
+                len: text.len() as u64,
+            });
+        }
         let trimmed = text.trim();
         match trimmed {
             "0" => Ok(Self::Off),
             "1" => Ok(Self::On),
             _ if trimmed.starts_with('{') => parse_schedule(trimmed).map(Self::Scheduled),
-            _ => Err(StateFormatError::NotAState(trimmed.to_owned())),
+            _ => Err(StateFormatError::NotAState(preview(trimmed))),
         }
     }
 
@@ -183,6 +240,13 @@ impl Schedule {
         if self.start.is_none() && self.end.is_none() && self.reason.is_none() {
             return Err(ScheduleError::Empty);
         }
+        if let Some(outside) = [self.start, self.end]
+            .into_iter()
+            .flatten()
+            .find(|at| !in_python_range(*at))
+        {
+            return Err(ScheduleError::OutOfRange(outside));
+        }
         if let (Some(start), Some(end)) = (self.start, self.end)
             && start >= end
         {
@@ -231,12 +295,46 @@ impl fmt::Display for Schedule {
     }
 }
 
+/// Parses a stored schedule field by field, so that no reason quotes more of
+/// the text than [`preview`] does (serde's messages quote whole values).
 fn parse_schedule(text: &str) -> Result<Schedule, StateFormatError> {
+    use serde_json::Value;
+
     let invalid = |reason: String| StateFormatError::InvalidSchedule {
-        text: text.to_owned(),
+        text: preview(text),
         reason,
     };
-    let schedule: Schedule = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    // serde_json's syntax errors name a position, never the text.
+    let value: Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let Value::Object(fields) = value else {
+        return Err(invalid("not a JSON object".to_owned()));
+    };
+    let date = |name: &str, value: Value| match value {
+        Value::Null => Ok(None),
+        Value::String(text) if text.is_empty() => Ok(None),
+        Value::String(text) => parse_iso8601(&text).map(Some).map_err(|_| {
+            invalid(format!(
+                "{name} is not an ISO 8601 date: {}",
+                preview(&text)
+            ))
+        }),
+        _ => Err(invalid(format!("{name} is not a date string or null"))),
+    };
+    let mut schedule = Schedule::default();
+    for (name, value) in fields {
+        match name.as_str() {
+            "start" => schedule.start = date("start", value)?,
+            "end" => schedule.end = date("end", value)?,
+            "reason" => {
+                schedule.reason = match value {
+                    Value::Null => None,
+                    Value::String(reason) => Some(reason),
+                    _ => return Err(invalid("reason is not a string or null".to_owned())),
+                }
+            }
+            _ => return Err(invalid(format!("unknown field {}", preview(&name)))),
+        }
+    }
     if schedule.start.is_none() && schedule.end.is_none() && schedule.reason.is_none() {
         return Err(invalid("neither start nor end is set".to_owned()));
     }
@@ -256,17 +354,28 @@ fn parse_schedule(text: &str) -> Result<Schedule, StateFormatError> {
 /// ```
 pub fn parse_iso8601(value: &str) -> Result<Timestamp, ScheduleError> {
     let value = value.trim();
-    if let Ok(timestamp) = value.parse::<Timestamp>() {
-        return Ok(timestamp);
+    let invalid = |reason: &str| ScheduleError::InvalidDate {
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let timestamp = value.parse::<Timestamp>().or_else(|_| {
+        value
+            .parse::<civil::DateTime>()
+            .and_then(|naive| naive.to_zoned(TimeZone::UTC))
+            .map(|zoned| zoned.timestamp())
+            .map_err(|_| invalid("not an ISO 8601 date"))
+    })?;
+    if !in_python_range(timestamp) {
+        return Err(invalid("the year must be 1 to 9999"));
     }
-    value
-        .parse::<civil::DateTime>()
-        .and_then(|naive| naive.to_zoned(TimeZone::UTC))
-        .map(|zoned| zoned.timestamp())
-        .map_err(|_| ScheduleError::InvalidDate {
-            value: value.to_owned(),
-            reason: "not an ISO 8601 date".to_owned(),
-        })
+    Ok(timestamp)
+}
+
+/// Whether `timestamp` falls in years 1 to 9999 (UTC), the range of Python's
+/// `datetime`: a state file outside it could not be read back, by Django or by
+/// this crate, which writes years with four digits.
+fn in_python_range(timestamp: Timestamp) -> bool {
+    (1..=9999).contains(&timestamp.to_zoned(TimeZone::UTC).year())
 }
 
 /// Formats like Python's `datetime.isoformat()` on an aware UTC datetime.
@@ -376,6 +485,60 @@ mod tests {
                 "{text:?}"
             );
         }
+    }
+
+    /// Issue 9: an error quotes a short, escaped prefix of the text, however
+    /// long it is, and a text over the size limit is refused unread.
+    #[test]
+    fn errors_quote_a_short_escaped_prefix_only() {
+        let long = "9".repeat(60_000);
+        for text in [
+            format!("garbage\n{long}"),
+            format!(r#"{{"start": "{long}"}}"#),
+            format!(r#"{{"{long}": null}}"#),
+            format!(r#"{{"end": {long}}}"#),
+            format!(r#"{{"reason": ["{long}"]}}"#),
+            format!(r#"{{"start": null, "end": "{long}""#),
+        ] {
+            let message = MaintenanceState::parse(&text).unwrap_err().to_string();
+            assert!(
+                message.len() < 200,
+                "{} bytes: {message:.300}",
+                message.len()
+            );
+            assert!(!message.contains(&"9".repeat(41)), "{message:.300}");
+            assert!(!message.contains('\n'), "{message:?}");
+        }
+        let message = MaintenanceState::parse("garbage\n")
+            .unwrap_err()
+            .to_string();
+        assert!(message.ends_with(r#": "garbage""#), "{message}");
+        let message = MaintenanceState::parse("x\ny").unwrap_err().to_string();
+        assert!(message.ends_with(r#": "x\ny""#), "{message}");
+
+        let huge = "1".repeat(MAX_STATE_TEXT_LEN + 1);
+        assert_eq!(
+            MaintenanceState::parse(&huge),
+            Err(StateFormatError::TooLarge {
+                len: huge.len() as u64
+            })
+        );
+        let message = StateFormatError::TooLarge { len: 10_000_000 }.to_string();
+        assert!(message.contains("65536"), "{message}");
+    }
+
+    #[test]
+    fn preview_escapes_and_cuts() {
+        assert_eq!(preview(""), r#""""#);
+        assert_eq!(preview("a\"b\u{7}"), r#""a\"b\u{7}""#);
+        let cut = preview(&"é".repeat(100));
+        assert!(
+            cut.starts_with(&format!("\"{}\"…", "é".repeat(40))),
+            "{cut}"
+        );
+        assert!(cut.ends_with("(200 bytes)"), "{cut}");
+        // Escapes count towards the limit: never more than about 80 bytes quoted.
+        assert!(preview(&"\u{1}".repeat(100)).len() < 110);
     }
 
     #[test]
@@ -488,5 +651,24 @@ mod tests {
             parse_iso8601("14/07/2026"),
             Err(ScheduleError::InvalidDate { .. })
         ));
+    }
+
+    #[test]
+    fn dates_outside_years_1_to_9999_are_refused_on_reading_and_setting() {
+        for text in ["-000001-12-31T23:59:59Z", "0000-06-01T00:00:00Z"] {
+            assert!(
+                matches!(parse_iso8601(text), Err(ScheduleError::InvalidDate { .. })),
+                "{text}"
+            );
+        }
+        let early: Timestamp = "-000001-01-01T00:00:00Z".parse().unwrap();
+        let now = Timestamp::now();
+        assert!(matches!(
+            MaintenanceState::scheduled(Some(early), None, now),
+            Err(ScheduleError::OutOfRange(_))
+        ));
+        let last = parse_iso8601("9999-12-30T00:00:00Z").unwrap();
+        let state = MaintenanceState::scheduled(None, Some(last), now).unwrap();
+        assert_eq!(MaintenanceState::parse(&state.to_text()).unwrap(), state);
     }
 }

@@ -60,9 +60,10 @@ impl MaintenanceUser {
     }
 
     /// Whether the `logout_*` settings say this user is logged out when maintenance
-    /// is on. The most specific rule that is set wins: `logout_superuser` for a
-    /// superuser, then `logout_staff_user` for staff (a superuser who is staff
-    /// included), then `logout_authenticated_user`.
+    /// is on, as django-maintenance-mode decides: a superuser (staff or not)
+    /// follows `logout_superuser`, staff who are not superusers follow
+    /// `logout_staff_user`, and whoever has no rule of their own set follows
+    /// `logout_authenticated_user`.
     pub(crate) fn must_log_out(
         &self,
         logout_authenticated_user: bool,
@@ -72,11 +73,14 @@ impl MaintenanceUser {
         if !self.is_authenticated {
             return false;
         }
-        let superuser_rule = logout_superuser.filter(|_| self.is_superuser);
-        let staff_rule = logout_staff_user.filter(|_| self.is_staff);
-        superuser_rule
-            .or(staff_rule)
-            .unwrap_or(logout_authenticated_user)
+        let own_rule = if self.is_superuser {
+            logout_superuser
+        } else if self.is_staff {
+            logout_staff_user
+        } else {
+            None
+        };
+        own_rule.unwrap_or(logout_authenticated_user)
     }
 }
 
@@ -155,11 +159,12 @@ mod tests {
         let admin = MaintenanceUser::authenticated("a").staff().superuser();
         assert!(!logout_rule(&admin, true, Some(true), Some(false)));
         assert!(logout_rule(&admin, false, Some(false), Some(true)));
-        // Without a superuser rule, a superuser who is staff follows the staff rule.
-        assert!(logout_rule(&admin, false, Some(true), None));
-        assert!(!logout_rule(&admin, true, Some(false), None));
-        // A superuser who is not staff goes from the superuser rule to the general one.
+        // Without a superuser rule, a superuser (staff or not) follows the
+        // general rule, never the staff rule (django-maintenance-mode's order).
+        assert!(!logout_rule(&admin, false, Some(true), None));
+        assert!(logout_rule(&admin, true, Some(false), None));
         let bare = MaintenanceUser::authenticated("b").superuser();
         assert!(!logout_rule(&bare, false, Some(true), None));
+        assert!(logout_rule(&bare, true, Some(false), None));
     }
 }

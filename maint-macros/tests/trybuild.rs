@@ -29,4 +29,6 @@ fn compile_macros() {
     t.compile_fail("tests/trybuild/not-async-routed.rs");
     t.compile_fail("tests/trybuild/bad-route-arguments.rs");
     t.compile_fail("tests/trybuild/lone-routes.rs");
+    t.compile_fail("tests/trybuild/off-below-route.rs");
+    t.compile_fail("tests/trybuild/off-by-hand.rs");
 }

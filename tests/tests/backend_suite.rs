@@ -9,6 +9,12 @@
 //!
 //! The generated tests are `{backend}_backend::{check}`, e.g.
 //! `redis_backend::guards_restore_the_previous_state_exactly`.
+//!
+//! One rule differs by backend, and the suite checks each: what a store that
+//! holds nothing reads as ([`Empty`]). The file and memory read it as off
+//! (Django's rule: no file is off); Redis reads it as unknown
+//! (`BackendError::Missing`), since a Redis that lost its data must not end
+//! a maintenance.
 
 mod redis_support;
 
@@ -34,6 +40,16 @@ const POLL_LIMIT: Duration = Duration::from_secs(2);
 type RawWriter = Box<dyn Fn(&str)>;
 type RawReader = Box<dyn Fn() -> Option<String>>;
 
+/// What a store holding nothing reads as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Empty {
+    /// [`MaintenanceState::Off`] (no file, a new memory store).
+    Off,
+    /// `BackendError::Missing`: unknown, the handle uses its fallback value
+    /// (nothing known yet) and reports it.
+    Unknown,
+}
+
 /// A store under test.
 struct Store {
     name: &'static str,
@@ -46,6 +62,8 @@ struct Store {
     read_raw: Option<RawReader>,
     /// What errors about the store name (the path, the key).
     location: String,
+    /// What the store reads as before anything is stored.
+    empty: Empty,
     /// Keeps the store alive (a temp dir, the shared server's keys) for the check.
     _keep: Box<dyn std::any::Any>,
 }
@@ -85,6 +103,7 @@ fn open_memory(_check: &str) -> Option<Store> {
         write_raw: None,
         read_raw: None,
         location: String::new(),
+        empty: Empty::Off,
         _keep: Box::new(()),
     })
 }
@@ -101,6 +120,7 @@ fn open_local_file(_check: &str) -> Option<Store> {
         })),
         read_raw: Some(Box::new(move || fs::read_to_string(&read).ok())),
         location: path.display().to_string(),
+        empty: Empty::Off,
         _keep: Box::new(dir),
     })
 }
@@ -118,6 +138,7 @@ fn open_redis(check: &str) -> Option<Store> {
         write_raw: Some(Box::new(move |text| writer.set(&written, text))),
         read_raw: Some(Box::new(move || reader.get(&read))),
         location: key,
+        empty: Empty::Unknown,
         _keep: Box::new(shared),
     })
 }
@@ -143,7 +164,7 @@ macro_rules! suite {
 }
 
 suite!(
-    empty_store_reads_off,
+    empty_store_follows_the_backends_rule,
     set_then_get_round_trips,
     set_overwrites,
     stores_djangos_text,
@@ -191,16 +212,41 @@ fn await_state(handle: &MaintenanceMode, state: &MaintenanceState, what: &str) -
 mod checks {
     use super::*;
 
-    pub async fn empty_store_reads_off(store: &Store) {
+    pub async fn empty_store_follows_the_backends_rule(store: &Store) {
         let backend = store.backend();
-        assert_eq!(backend.get().await.unwrap(), MaintenanceState::Off);
-        let handle = store.handle(true);
-        assert!(!handle.is_on(), "an empty store is off, not the fallback");
-        assert_eq!(handle.state(), MaintenanceState::Off);
-        assert_eq!(handle.backend_problem(), None);
+        match store.empty {
+            Empty::Off => {
+                assert_eq!(backend.get().await.unwrap(), MaintenanceState::Off);
+                let handle = store.handle(true);
+                assert!(!handle.is_on(), "an empty store is off, not the fallback");
+                assert_eq!(handle.state(), MaintenanceState::Off);
+                assert_eq!(handle.backend_problem(), None);
+            }
+            Empty::Unknown => {
+                let error = backend.get().await.unwrap_err();
+                assert!(
+                    matches!(error, BackendError::Missing { .. }),
+                    "{}: {error:?}",
+                    store.name
+                );
+                assert!(error.to_string().contains(&store.location), "{error}");
+                for fallback in [true, false] {
+                    let handle = store.handle(fallback);
+                    assert_eq!(handle.is_on(), fallback, "nothing known: the fallback");
+                    let problem = handle.backend_problem().expect("reported");
+                    assert!(problem.contains(&store.location), "{problem}");
+                }
+            }
+        }
         if let Some(read_raw) = &store.read_raw {
             assert_eq!(read_raw(), None, "reading must not create the state");
         }
+        // Once set, off is stored and read as off by every backend.
+        backend.set(&MaintenanceState::Off).await.unwrap();
+        assert_eq!(store.backend().get().await.unwrap(), MaintenanceState::Off);
+        let handle = store.handle(true);
+        assert!(!handle.is_on());
+        assert_eq!(handle.backend_problem(), None);
     }
 
     pub async fn set_then_get_round_trips(store: &Store) {

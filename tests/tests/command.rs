@@ -969,3 +969,34 @@ fn parsed_command_runs() {
         .unwrap();
     assert_eq!(out, format!("on (scheduled until {END})\n").as_bytes());
 }
+
+/// Issue 9: a FIFO at the state path made `status` (and `on` / `off`) hang
+/// in `open()`. It is an error naming the file, at once.
+#[cfg(unix)]
+#[test]
+fn fifo_state_file_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = state_file(&dir);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success());
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let fifo = path.clone();
+    std::thread::spawn(move || {
+        let maint = file_backed_at(&fifo);
+        let errors: Vec<String> = ["status", "on", "off"]
+            .into_iter()
+            .map(|state| failure(&maint, &command(state)).to_string())
+            .collect();
+        let _ = sender.send(errors);
+    });
+    let errors = receiver
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the command must not block on a FIFO");
+    for message in errors {
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("not a regular file (a FIFO)"), "{message}");
+    }
+}

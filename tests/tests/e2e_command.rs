@@ -351,3 +351,55 @@ fn mode_setting_refuses_the_command() {
     );
     assert_eq!(fixed_off.state_bytes().as_deref(), Some(&b"1"[..]));
 }
+
+/// Issue 9: a 10 MB corrupt state file was copied whole onto the command's
+/// stderr. The one line names the file and the size limit, and quotes at
+/// most a short prefix.
+#[test]
+fn huge_garbage_state_file_gives_one_short_line() {
+    let site = Site::new("");
+    let garbage = "garbage-".repeat(10 * 1024 * 1024 / 8);
+    std::fs::write(site.state_file(), &garbage).expect("write the state file");
+    for args in [&["status"][..], &["on"], &["off"]] {
+        let run = site.command(args);
+        let line = run.assert_one_line_failure();
+        assert!(
+            run.stderr.len() < 300,
+            "{args:?}: {} bytes on stderr: {:.400}",
+            run.stderr.len(),
+            run.stderr
+        );
+        assert!(
+            line.contains(&site.state_file().display().to_string()),
+            "{args:?}: names the file: {line}"
+        );
+        assert!(
+            !line.contains(&"garbage-".repeat(6)),
+            "{args:?}: more than a short prefix: {line}"
+        );
+    }
+    assert_eq!(
+        site.state_bytes().map(|bytes| bytes.len()),
+        Some(garbage.len()),
+        "the file is left as it was"
+    );
+}
+
+/// Issue 9: an invalid `redis_url` (here a port out of range, so it does not
+/// parse as a URL) was printed with its password.
+#[test]
+fn invalid_redis_url_is_printed_without_its_password() {
+    let site =
+        Site::new("state_backend = \"redis\"\nredis_url = \"redis://user:secret@127.0.0.1:99999\"");
+    for args in [&["status"][..], &["on"]] {
+        let run = site.command(args);
+        let line = run.assert_one_line_failure();
+        assert!(line.contains("redis_url"), "{args:?}: {run:?}");
+        assert!(
+            line.contains("127.0.0.1:99999"),
+            "names the server: {run:?}"
+        );
+        assert!(!run.stderr.contains("secret"), "{args:?}: {run:?}");
+        assert!(!run.stdout.contains("secret"), "{args:?}: {run:?}");
+    }
+}

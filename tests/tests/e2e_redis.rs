@@ -444,8 +444,19 @@ fn setting_while_redis_is_down_fails_loudly_and_changes_nothing() {
         "state unchanged"
     );
 
+    let logged_before = server.stderr().len();
     redis.start();
-    await_log(&server, "readable again", 1);
+    // Back, and still holding no state for this (new) prefix: that is what
+    // the server reports now, instead of the loss.
+    poll_until(RECONNECT_LIMIT, || {
+        server.stderr()[logged_before..].contains("no maintenance state stored")
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the server did not notice Redis was back; stderr:\n{}",
+            server.stderr()
+        )
+    });
     assert_eq!(
         redis.raw().get(&state_key(&prefix)),
         None,
@@ -513,4 +524,53 @@ fn command_while_redis_is_down_writes_exactly_one_line() {
             "{args:?}: the line names Redis: {run:?}"
         );
     }
+}
+
+/// Issue 9: a Redis flushed during maintenance (or restarted without
+/// persistence) must not reopen the site. The instance keeps the last known
+/// state, logs the missing state once, and `maintenance_mode off` ends it,
+/// storing `0`.
+#[test]
+fn flushed_redis_keeps_the_site_in_maintenance_and_logs_it_once() {
+    let Some(redis) = OwnRedis::start_new("e2e_redis::flushed_redis") else {
+        return;
+    };
+    let prefix = unique_prefix("flushed_redis");
+    let site = Site::new(&format!(
+        "{}\nredis_resync_seconds = 0.1",
+        redis_config(&redis.url(), &prefix)
+    ));
+    let server = site.start();
+    await_subscribers(&redis.raw(), &prefix, 1);
+    site.set(true);
+    time_until(&server, &Answer::Maintenance, Instant::now()).expect("maintenance on");
+
+    // (A new prefix has no state either: the start-up logged that already.)
+    let logged_before = server.stderr().len();
+    let _: () = redis.raw().query(&redis::cmd("FLUSHALL")).unwrap();
+    let flushed = Instant::now();
+    // Ten resyncs and more.
+    while flushed.elapsed() < Duration::from_millis(1500) {
+        assert_eq!(
+            get_home(&agent(), &server),
+            Answer::Maintenance,
+            "a flushed Redis reopened the site; stderr:\n{}",
+            server.stderr()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    let log = server.stderr()[logged_before..].to_owned();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("no maintenance state"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "logged once: {log}");
+    assert!(warnings[0].len() < 400, "brief: {}", warnings[0]);
+    assert_eq!(site.status(), "unknown", "status says so");
+
+    let (run, exited) = command_timed(&site, &["off"]);
+    run.assert_success();
+    time_until(&server, &Answer::Served, exited).expect("maintenance off");
+    assert_eq!(redis.raw().get(&state_key(&prefix)).as_deref(), Some("0"));
+    assert_eq!(site.status(), "off");
 }

@@ -444,13 +444,21 @@ fn logout_staff_user_and_logout_superuser_override_for_their_users() {
     );
 }
 
-/// `logout_staff_user` "overrides the above for staff", and `admin` is staff:
-/// with `logout_staff_user = true` and `logout_superuser` absent, nothing
-/// overrides the staff setting for `admin`, so `admin` loses the session too.
+/// `logout_staff_user` "overrides the above for staff who are not superusers";
+/// `logout_superuser` "overrides `logout_authenticated_user` for superusers
+/// (staff or not)": `admin` is staff and superuser, so the staff rule never
+/// applies to it; without a superuser rule it follows the general one.
 #[test]
-fn logout_staff_user_applies_to_a_superuser_who_is_staff() {
+fn logout_staff_user_never_applies_to_a_superuser() {
     assert_eq!(
         who_is_logged_out("logout_staff_user = true", ALL),
-        vec!["staff", "admin"]
+        vec!["staff"]
+    );
+    assert_eq!(
+        who_is_logged_out(
+            "logout_authenticated_user = true\nlogout_staff_user = false",
+            ALL
+        ),
+        vec!["user", "admin"]
     );
 }

@@ -5,12 +5,13 @@
 //! - `test_force_maintenance_mode_on_view` → `*_on_*_answers_maintenance_*`
 //! - the decorated views without the middleware → `maintenance_on_works_without_the_middleware`
 //!
-//! And the actix-web forms: above or below the route macro, registered by
+//! And the actix-web forms: above the route macro (`#[get]`, `#[route]`),
+//! `marked::off` / `marked::on` for routes registered by
 //! hand, in scopes, with an explicit name, with extractors.
 
 mod common;
 
-use actix_web::{App, HttpRequest, HttpResponse, get, http::Method, post, test, web};
+use actix_web::{App, HttpRequest, HttpResponse, get, http::Method, post, route, test, web};
 use common::{Hits, TestApp, build, memory, sessions};
 use maint_actix::{MaintenanceMode, maintenance_off, maintenance_on};
 
@@ -22,15 +23,15 @@ async fn about(hits: web::Data<Hits>) -> HttpResponse {
     HttpResponse::Ok().body("About")
 }
 
-/// About, marked below its route macro.
-#[get("/about-below/")]
+/// About, marked above `#[route]` with several methods.
 #[maintenance_off]
-async fn about_below(hits: web::Data<Hits>) -> HttpResponse {
+#[route("/about-any/", method = "GET", method = "PUT")]
+async fn about_any(hits: web::Data<Hits>) -> HttpResponse {
     hits.hit();
     HttpResponse::Ok().body("About")
 }
 
-#[maintenance_off]
+/// Registered by hand; `marked::off` marks its route.
 async fn about_by_hand(hits: web::Data<Hits>) -> HttpResponse {
     hits.hit();
     HttpResponse::Ok().body("About")
@@ -140,8 +141,9 @@ async fn start(maint: &MaintenanceMode) -> TestApp {
     let app = App::new()
         .app_data(web::Data::new(hits.clone()))
         .service(about)
-        .service(about_below)
+        .service(about_any)
         .service(web::resource("/about-by-hand/").route(web::get().to(about_by_hand)))
+        .service(maint_actix::marked::off("/about-by-hand/").method(Method::GET))
         .service(legacy)
         .service(legacy_below)
         .route("/legacy-by-hand/", web::get().to(legacy_by_hand))
@@ -176,22 +178,24 @@ async fn maintenance_off_above_the_route_is_served_during_maintenance() {
 async fn maintenance_off_is_served_outside_maintenance_too() {
     let app = start(&maint(false)).await;
     app.get("/about/").await.assert_served();
-    app.get("/about-below/").await.assert_served();
+    app.get("/about-any/").await.assert_served();
     app.get("/about-by-hand/").await.assert_served();
 }
 
-/// Below the route macro (or registered by hand) the attribute cannot add a
-/// marker route, so the middleware learns the route when the handler first
-/// serves it; until then maintenance answers, and an unmarked handler never runs.
+/// Every marking is registered with the app, so an app that starts during
+/// maintenance serves its `#[maintenance_off]` routes from the first request,
+/// for the marked methods only.
 #[actix_rt::test]
-async fn maintenance_off_below_the_route_is_known_once_it_has_served() {
-    let maint = maint(false);
-    let app = start(&maint).await;
-    app.get("/about-below/").await.assert_served();
+async fn every_form_of_maintenance_off_is_served_from_the_first_request() {
+    let app = start(&maint(true)).await;
+    app.get("/about-any/").await.assert_served();
+    app.call(test::TestRequest::put().uri("/about-any/"))
+        .await
+        .assert_served();
     app.get("/about-by-hand/").await.assert_served();
-    maint.set_maintenance_mode(true).await.unwrap();
-    app.get("/about-below/").await.assert_served();
-    app.get("/about-by-hand/").await.assert_served();
+    app.call(test::TestRequest::post().uri("/about-by-hand/"))
+        .await
+        .assert_maintenance();
     app.get("/plain/").await.assert_maintenance();
 }
 

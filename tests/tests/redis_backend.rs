@@ -547,3 +547,209 @@ async fn requests_issue_no_redis_commands() {
     let issued = command_calls_diff(&before, &raw.command_calls());
     assert_eq!(issued.get("get"), Some(&1), "{issued:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Issue 9: hardening.
+
+/// A 2 MB value in Redis is refused by size (without fetching it), and no
+/// message copies it: the error and the handle's problem are short.
+#[actix_web::test]
+async fn huge_value_is_refused_and_never_copied_into_messages() {
+    let Some(redis) = redis_support::shared("redis_backend::huge_value") else {
+        return;
+    };
+    let garbage = "garbage-".repeat(2 * 1024 * 1024 / 8);
+    redis.raw.set(&redis.key(), &garbage);
+    let backend = RedisBackend::new(&redis.url, &redis.prefix).unwrap();
+    let error = maint_actix::StateBackend::get(&backend).await.unwrap_err();
+    let message = error.to_string();
+    println!("{message}");
+    assert!(
+        matches!(error, maint_actix::BackendError::Corrupted { .. }),
+        "{error:.300}"
+    );
+    assert!(
+        message.len() < 300,
+        "{} bytes: {message:.400}",
+        message.len()
+    );
+    assert!(message.contains("65536"), "names the limit: {message}");
+    assert!(!message.contains(&"garbage-".repeat(6)), "{message:.400}");
+
+    let maint = build(redis_settings(&redis.url, &redis.prefix).state_backend_fallback_value(true));
+    assert!(maint.is_on(), "the fallback value");
+    let problem = maint.backend_problem().expect("the problem is reported");
+    assert!(
+        problem.len() < 300,
+        "{} bytes: {problem:.400}",
+        problem.len()
+    );
+
+    // Under the limit but not a state: a short, escaped prefix.
+    redis
+        .raw
+        .set(&redis.key(), &format!("bad\n{}", "y".repeat(60_000)));
+    let message = maint_actix::StateBackend::get(&backend)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.len() < 300,
+        "{} bytes: {message:.400}",
+        message.len()
+    );
+    assert!(message.contains(r"bad\n"), "{message}");
+    assert!(!message.contains(&"y".repeat(60)), "{message:.400}");
+}
+
+/// An invalid `redis_url` (a port out of range: the URL does not parse) is
+/// named without its password, as is a valid one.
+#[test]
+fn errors_never_show_the_password_of_the_url() {
+    for url in [
+        "redis://user:secret@127.0.0.1:99999",
+        "redis://user:secret@127.0.0.1:99999/0",
+        "redis://:secret@[::1",
+        "rediss://secret@127.0.0.1:6379/x/y",
+        "user:secret@127.0.0.1:6379",
+    ] {
+        let error = MaintenanceMode::new(redis_settings(url, "maint:test:password"))
+            .expect_err("an invalid redis_url");
+        let message = error.to_string();
+        println!("{url}: {message}");
+        assert!(message.contains("redis_url"), "{message}");
+        assert!(!message.contains("secret"), "{url}: {message}");
+        let error = RedisBackend::new(url, "maint:test:password").unwrap_err();
+        assert!(!error.to_string().contains("secret"), "{url}: {error}");
+        assert!(!format!("{error:?}").contains("secret"), "{url}: {error:?}");
+    }
+    // A valid URL to a server that is not there: the unavailability names it, without the password.
+    let url = format!(
+        "redis://user:secret@127.0.0.1:{}/0",
+        redis_support::free_port()
+    );
+    let maint = build(redis_settings(&url, "maint:test:password"));
+    let problem = maint.backend_problem().expect("nobody listens");
+    assert!(
+        problem.contains("127.0.0.1") && !problem.contains("secret"),
+        "{problem}"
+    );
+    let error = maint.set_maintenance_mode_blocking(true).unwrap_err();
+    assert!(!error.to_string().contains("secret"), "{error}");
+    assert!(!format!("{maint:?}").contains("secret"), "{maint:?}");
+}
+
+/// A Redis that loses its data (`FLUSHALL`, or a restart without
+/// persistence) during maintenance must not end it: a missing key is
+/// unknown, the instances keep the last known state and say so, until
+/// someone sets the state, which stores "off" as `0`.
+#[actix_web::test]
+async fn lost_data_keeps_the_last_known_state_until_it_is_set() {
+    let Some(mut redis) = OwnRedis::start_new("redis_backend::lost_data") else {
+        return;
+    };
+    let prefix = redis_support::unique_prefix("lost_data");
+    let settings = redis_settings(&redis.url(), &prefix).redis_resync_seconds(0.1);
+    let maint = build(settings.clone());
+    let other = build(settings.clone().redis_keep_last_state(false));
+    await_subscribers(&redis.raw(), &prefix, 2);
+    maint.set_maintenance_mode(true).await.unwrap();
+    await_on(&other, true, Duration::from_secs(1), "before the loss");
+
+    let _: () = redis.raw().query(&redis::cmd("FLUSHALL")).unwrap();
+    let flushed = Instant::now();
+    let mut problem = None;
+    while flushed.elapsed() < Duration::from_millis(1000) {
+        assert!(
+            maint.is_on() && other.is_on(),
+            "a flushed Redis ended maintenance"
+        );
+        if problem.is_none() {
+            problem = other.backend_problem();
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    let problem = problem.expect("the missing state is reported");
+    println!("after FLUSHALL: {problem}");
+    assert!(problem.contains("no maintenance state"), "{problem}");
+    assert!(
+        problem.contains(&state_key(&prefix)),
+        "names the key: {problem}"
+    );
+
+    // A restart without persistence: the same.
+    redis.kill();
+    redis.wipe_data();
+    redis.start();
+    await_problem_about(&other, "no maintenance state", RECONNECT_LIMIT);
+    thread::sleep(Duration::from_millis(300));
+    assert!(
+        maint.is_on() && other.is_on(),
+        "an emptied Redis ended maintenance"
+    );
+    assert_eq!(redis.raw().get(&state_key(&prefix)), None);
+
+    // An instance that never knew a state uses the fallback value.
+    let newcomer = build(settings.clone().state_backend_fallback_value(true));
+    assert!(newcomer.is_on(), "the fallback value");
+    let newcomer_off = build(settings.clone());
+    assert!(!newcomer_off.is_on(), "the fallback value");
+    assert!(newcomer_off.backend_problem().is_some());
+
+    // Setting the state ends the uncertainty; off is stored as "0".
+    maint.set_maintenance_mode(false).await.unwrap();
+    assert_eq!(redis.raw().get(&state_key(&prefix)).as_deref(), Some("0"));
+    for handle in [&maint, &other, &newcomer] {
+        await_on(handle, false, Duration::from_secs(1), "after the set");
+        await_no_problem(handle, Duration::from_secs(1), "after the set");
+    }
+}
+
+/// Polls (bounded) until the handle's problem is about `needle` (and not, say,
+/// an unreachable server).
+#[track_caller]
+fn await_problem_about(handle: &MaintenanceMode, needle: &str, limit: Duration) {
+    poll_until(limit, || {
+        handle
+            .backend_problem()
+            .is_some_and(|problem| problem.contains(needle))
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the problem did not become {needle:?} within {limit:?}: {:?}",
+            handle.backend_problem()
+        )
+    });
+}
+
+/// The command on a key that holds nothing: `status` says it is unknown,
+/// and `off` is not "already off": it stores `0`.
+#[test]
+fn command_on_a_missing_key_says_unknown_and_off_stores_0() {
+    use maint_actix::command::MaintenanceModeCommand;
+
+    let Some(redis) = redis_support::shared("redis_backend::command_on_a_missing_key") else {
+        return;
+    };
+    let maint = build(redis_settings(&redis.url, &redis.prefix));
+    let run = |state: &str| {
+        let command = MaintenanceModeCommand {
+            state: state.to_owned(),
+            start: None,
+            end: None,
+            interactive: false,
+        };
+        let mut output = Vec::new();
+        command
+            .run(&maint, &mut std::io::empty(), &mut output)
+            .unwrap_or_else(|e| panic!("{state}: {e}"));
+        String::from_utf8(output).expect("UTF-8")
+    };
+    let status = run("status");
+    assert!(status.starts_with("unknown ("), "{status}");
+    assert!(status.contains(&redis.key()), "{status}");
+    assert_eq!(status.lines().count(), 1, "{status}");
+    run("off");
+    assert_eq!(redis.raw.get(&redis.key()).as_deref(), Some("0"));
+    assert_eq!(run("status"), "off\n");
+}

@@ -426,3 +426,133 @@ async fn reason_only_schedule_file_is_maintenance_with_the_reason() {
     page.assert_maintenance();
     assert!(page.body.contains("Database upgrade"), "{}", page.body);
 }
+
+/// Runs `f` on a thread of its own and waits for it at most `limit`: `None`
+/// when it has not returned by then (a read that blocks for good).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(f());
+    });
+    receiver.recv_timeout(limit).ok()
+}
+
+/// Issue 9: a FIFO at the state path made `open()` block for good, so the
+/// refresher (and the handle's construction, and `status`) hung. Only a
+/// regular file is read; anything else is a read error, at once, and the
+/// handle follows the file once a real one replaces it.
+#[cfg(unix)]
+#[actix_web::test]
+async fn fifo_at_the_state_path_is_an_error_not_a_hang() {
+    use maint_actix::{BackendError, LocalFileBackend, StateBackend};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = state_path(&dir);
+    let made = Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo {}", path.display());
+
+    let backend = LocalFileBackend::new(&path);
+    let read = within(Duration::from_secs(2), move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(backend.get())
+    })
+    .expect("reading a FIFO must not block");
+    let error = read.expect_err("a FIFO is not a state file");
+    assert!(matches!(error, BackendError::Read { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("not a regular file"), "{message}");
+
+    let settings = file_settings(&path).state_backend_fallback_value(true);
+    let maint = within(Duration::from_secs(2), move || build(settings))
+        .expect("building a handle on a FIFO must not block");
+    assert!(maint.is_on(), "the fallback value");
+    let problem = maint.backend_problem().expect("the problem is reported");
+    assert!(problem.contains("not a regular file"), "{problem}");
+
+    // A real file replaces the FIFO (atomically, as the backend writes): seen.
+    let replacement = dir.path().join("replacement");
+    fs::write(&replacement, "0").unwrap();
+    fs::rename(&replacement, &path).unwrap();
+    wait_until(GENEROUS, || {
+        maint.backend_problem().is_none() && !maint.is_on()
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "the refresher never saw the real file: {:?}",
+            maint.backend_problem()
+        )
+    });
+}
+
+/// Issue 9: a huge corrupt state file was copied whole into the problem (and
+/// its log line). It is refused by size, and messages quote a short prefix only.
+#[actix_web::test]
+async fn huge_garbage_file_gives_a_short_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = state_path(&dir);
+    let garbage = "garbage-".repeat(10 * 1024 * 1024 / 8);
+    fs::write(&path, &garbage).unwrap();
+    let maint = build(file_settings(&path).state_backend_fallback_value(true));
+    assert!(maint.is_on(), "the fallback value");
+    let problem = maint.backend_problem().expect("the problem is reported");
+    println!("{problem}");
+    assert!(
+        problem.len() < 300,
+        "{} bytes: {problem:.400}",
+        problem.len()
+    );
+    assert!(problem.contains(&path.display().to_string()), "{problem}");
+    assert!(problem.contains("65536"), "names the size limit: {problem}");
+    assert!(
+        !problem.contains(&"garbage-".repeat(6)),
+        "more than a short prefix of the content: {problem}"
+    );
+
+    // A corrupt file under the limit: a short prefix, escaped, and the problem stays short.
+    let long_line = format!("not a state\n{}", "x".repeat(60_000));
+    fs::write(&path, &long_line).unwrap();
+    maint.reload().await;
+    let problem = maint.backend_problem().expect("the problem is reported");
+    assert!(
+        problem.len() < 300,
+        "{} bytes: {problem:.400}",
+        problem.len()
+    );
+    assert!(
+        problem.contains(r"not a state\n"),
+        "escaped prefix: {problem}"
+    );
+    assert!(!problem.contains(&"x".repeat(60)), "{problem}");
+    assert!(!problem.contains('\n'), "one line: {problem:?}");
+}
+
+/// Issue 9: the text of a bad schedule (here a 60 KB date) is not copied into
+/// messages through the JSON parser's reason either.
+#[actix_web::test]
+async fn bad_schedule_with_a_long_value_gives_a_short_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = state_path(&dir);
+    let long = "9".repeat(60_000);
+    for text in [
+        format!(r#"{{"start": "{long}", "end": null}}"#),
+        format!(r#"{{"{long}": 1}}"#),
+        format!(r#"{{"start": null, "end": null, "reason": {long}}}"#),
+    ] {
+        fs::write(&path, &text).unwrap();
+        let maint = build(file_settings(&path));
+        let problem = maint.backend_problem().expect("the problem is reported");
+        assert!(
+            problem.len() < 300,
+            "{} bytes: {problem:.400}",
+            problem.len()
+        );
+        assert!(!problem.contains(&"9".repeat(60)), "{problem:.400}");
+    }
+}

@@ -9,18 +9,25 @@
 //! the backend usable from any executor (or from `pollster::block_on` in a CLI)
 //! without requiring a tokio runtime. Requests never wait on it either: only the
 //! state refresher and the admin calls touch the store.
+//!
+//! A read never blocks and never grows with what is at the path: only a
+//! regular file is read (it is opened without blocking, so a FIFO, a device
+//! or a socket there is an error at once), at most
+//! [`MAX_STATE_TEXT_LEN`] bytes of it, and a file whose metadata has not
+//! changed since the last read is not read again.
 
 use std::{
-    fs,
-    io::{self, Write},
+    fmt, fs,
+    io::{self, Read, Write},
     path::{Path, PathBuf},
-    time::Duration,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
 };
 
 use async_trait::async_trait;
 
 use super::{BackendError, StateBackend};
-use crate::state::MaintenanceState;
+use crate::state::{MAX_STATE_TEXT_LEN, MaintenanceState, StateFormatError, preview};
 
 /// Polling often is cheap because a read is one tiny local file.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -32,11 +39,26 @@ const TEMP_FILE_PREFIX: &str = ".maintenance_mode_state.";
 #[cfg(unix)]
 const NEW_FILE_MODE: u32 = 0o644;
 
+/// How old a file's last change must be before its metadata alone vouches for
+/// its content. A filesystem stamps times at a coarse tick (a few ms on Linux,
+/// 1 or 2 s on some), so a file changed in place within the tick of the last
+/// read can keep its length and times: such a file is read again until its
+/// change is this old (git calls it "racily clean").
+const STAMP_TRUSTED_AFTER: Duration = Duration::from_secs(2);
+
 /// Keeps the state in a text file in django-maintenance-mode's format.
 ///
 /// A missing or empty file reads as [`MaintenanceState::Off`] (and, unlike
 /// Django, is not created by reading). Writes replace the file atomically, so
 /// another process never reads a half-written state.
+///
+/// Anything but a regular file at the path (a directory, a FIFO, a device) is
+/// a [`BackendError::Read`], at once: the read never blocks. A file over
+/// [`MAX_STATE_TEXT_LEN`] bytes is
+/// [`Corrupted`](BackendError::Corrupted) without being read, and errors quote
+/// at most a short prefix of a bad file. The file is read and parsed only when
+/// its metadata (length, modification and change times, inode) changed since
+/// the last read; otherwise the last result is returned.
 ///
 /// ```
 /// use maint_actix::{LocalFileBackend, MaintenanceState, StateBackend};
@@ -49,10 +71,85 @@ const NEW_FILE_MODE: u32 = 0o644;
 /// assert_eq!(pollster::block_on(backend.get()).unwrap(), MaintenanceState::On);
 /// assert_eq!(std::fs::read_to_string(backend.path()).unwrap(), "1");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LocalFileBackend {
     path: PathBuf,
     poll_interval: Duration,
+    /// The last file read and what it said, shared by clones (same path).
+    last_read: Arc<Mutex<Option<LastRead>>>,
+    /// How many times the file's content was read (for the tests).
+    #[cfg(test)]
+    reads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl fmt::Debug for LocalFileBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalFileBackend")
+            .field("path", &self.path)
+            .field("poll_interval", &self.poll_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What identifies a version of the file without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    /// Unix: device, inode and change time (which no one can set back).
+    #[cfg(unix)]
+    identity: (u64, u64, i64, i64),
+}
+
+impl Stamp {
+    fn of(metadata: &fs::Metadata) -> Self {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+            #[cfg(unix)]
+            identity: (
+                metadata.dev(),
+                metadata.ino(),
+                metadata.ctime(),
+                metadata.ctime_nsec(),
+            ),
+        }
+    }
+
+    /// When the file last changed: its change time on Unix (which follows any
+    /// write and cannot be set back), its modification time elsewhere.
+    fn changed(&self) -> Option<SystemTime> {
+        #[cfg(unix)]
+        {
+            let (_, _, seconds, nanos) = self.identity;
+            let since_epoch =
+                Duration::new(u64::try_from(seconds).ok()?, u32::try_from(nanos).ok()?);
+            SystemTime::UNIX_EPOCH.checked_add(since_epoch)
+        }
+        #[cfg(not(unix))]
+        {
+            self.modified
+        }
+    }
+
+    /// Whether this stamp alone can vouch for the content at `now`: the last
+    /// change is older than [`STAMP_TRUSTED_AFTER`] (and not in the future).
+    fn trusted_at(&self, now: SystemTime) -> bool {
+        self.changed()
+            .and_then(|changed| now.duration_since(changed).ok())
+            .is_some_and(|age| age >= STAMP_TRUSTED_AFTER)
+    }
+}
+
+/// The last version of the file read, and what its content said.
+#[derive(Debug)]
+struct LastRead {
+    stamp: Stamp,
+    /// Whether `stamp` alone identifies the content (see [`Stamp::trusted_at`]).
+    trusted: bool,
+    parsed: Result<MaintenanceState, StateFormatError>,
 }
 
 impl LocalFileBackend {
@@ -65,6 +162,9 @@ impl LocalFileBackend {
         Self {
             path: absolute(path.into()),
             poll_interval: DEFAULT_POLL_INTERVAL,
+            last_read: Default::default(),
+            #[cfg(test)]
+            reads: Default::default(),
         }
     }
 
@@ -91,32 +191,69 @@ impl LocalFileBackend {
     }
 
     fn read_state(&self) -> Result<MaintenanceState, BackendError> {
-        match self.read_text()? {
-            Some(text) => self.parse_state(&text),
-            None => Ok(MaintenanceState::Off),
+        let read_error = |source: io::Error| BackendError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        let mut file = match open_without_blocking(&self.path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Ok(MaintenanceState::Off);
+            }
+            Err(error) => return Err(read_error(error)),
+        };
+        let metadata = file.metadata().map_err(read_error)?;
+        if !metadata.is_file() {
+            return Err(read_error(not_a_regular_file(&metadata)));
         }
-    }
-
-    /// The file's text, or `None` when there is no file.
-    fn read_text(&self) -> Result<Option<String>, BackendError> {
-        match fs::read_to_string(&self.path) {
-            Ok(text) => Ok(Some(text)),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(BackendError::Read {
-                path: self.path.clone(),
-                source,
-            }),
-        }
-    }
-
-    fn parse_state(&self, text: &str) -> Result<MaintenanceState, BackendError> {
-        // Django reads the file with `read_file(...) or default`, so an empty file is "0".
-        if text.trim().is_empty() {
-            return Ok(MaintenanceState::Off);
-        }
-        MaintenanceState::parse(text).map_err(|source| BackendError::Corrupted {
+        let stamp = Stamp::of(&metadata);
+        let mut last_read = self.last_read.lock().unwrap_or_else(|e| e.into_inner());
+        let parsed = match &*last_read {
+            Some(last) if last.trusted && last.stamp == stamp => last.parsed.clone(),
+            _ => {
+                let parsed = self
+                    .read_content(&mut file, stamp.len)
+                    .map_err(read_error)?;
+                *last_read = Some(LastRead {
+                    trusted: stamp.trusted_at(SystemTime::now()),
+                    stamp,
+                    parsed: parsed.clone(),
+                });
+                parsed
+            }
+        };
+        parsed.map_err(|source| BackendError::Corrupted {
             location: self.path.display().to_string(),
             source,
+        })
+    }
+
+    /// Reads and parses the open file of `len` bytes, never more than
+    /// [`MAX_STATE_TEXT_LEN`] of them. An I/O error is the outer `Err`.
+    fn read_content(
+        &self,
+        file: &mut fs::File,
+        len: u64,
+    ) -> io::Result<Result<MaintenanceState, StateFormatError>> {
+        #[cfg(test)]
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let limit = MAX_STATE_TEXT_LEN as u64;
+        if len > limit {
+            return Ok(Err(StateFormatError::TooLarge { len }));
+        }
+        let mut bytes = Vec::new();
+        // The file may have grown since its metadata was read.
+        file.take(limit + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > limit {
+            return Ok(Err(StateFormatError::TooLarge {
+                len: len.max(bytes.len() as u64),
+            }));
+        }
+        Ok(match String::from_utf8(bytes) {
+            Ok(text) => parse_text(&text),
+            Err(error) => Err(StateFormatError::NotAState(preview(
+                &String::from_utf8_lossy(error.as_bytes()),
+            ))),
         })
     }
 
@@ -156,6 +293,64 @@ impl LocalFileBackend {
             _ => Path::new("."),
         }
     }
+}
+
+/// Django reads the file with `read_file(...) or default`, so an empty file is "0".
+fn parse_text(text: &str) -> Result<MaintenanceState, StateFormatError> {
+    if text.trim().is_empty() {
+        return Ok(MaintenanceState::Off);
+    }
+    MaintenanceState::parse(text)
+}
+
+/// Opens `path` for reading without waiting: on Unix with `O_NONBLOCK`, so a
+/// FIFO without a writer (or a device) cannot block the open, and with
+/// `O_NOCTTY`, so a terminal there is not made the process's own. A regular
+/// file reads as usual.
+fn open_without_blocking(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options.open(path)
+}
+
+/// The error for something at the path that is not a regular file.
+fn not_a_regular_file(metadata: &fs::Metadata) -> io::Error {
+    let file_type = metadata.file_type();
+    let what = if file_type.is_dir() {
+        "a directory"
+    } else {
+        kind_of_special_file(&file_type)
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("not a regular file ({what})"),
+    )
+}
+
+#[cfg(unix)]
+fn kind_of_special_file(file_type: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn kind_of_special_file(_: &fs::FileType) -> &'static str {
+    "a special file"
 }
 
 /// tempfile's error without the temp file's name: the caller names the state
@@ -298,6 +493,49 @@ mod tests {
         fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
     }
 
+    /// Issue 9: an unchanged file is not read (nor parsed) again: its stamp
+    /// (length, times, inode) answers with the remembered result. A file
+    /// changed in place, even to the same length, is read again.
+    #[test]
+    fn an_unchanged_file_is_not_read_again() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend_in(&dir);
+        fs::write(backend.path(), "garbage").unwrap();
+        // A file changed within the last moments is re-read (its times may
+        // not have moved yet): wait until the stamp can be trusted.
+        std::thread::sleep(Duration::from_millis(2100));
+        let first = get(&backend).unwrap_err().to_string();
+        let reads = backend.reads.load(SeqCst);
+        for _ in 0..20 {
+            assert_eq!(get(&backend).unwrap_err().to_string(), first);
+        }
+        assert_eq!(
+            backend.reads.load(SeqCst),
+            reads,
+            "the unchanged file was read again"
+        );
+
+        // Rewritten in place with the same length: read again.
+        fs::OpenOptions::new()
+            .write(true)
+            .open(backend.path())
+            .and_then(|mut file| file.write_all(b"1      "))
+            .unwrap();
+        assert_eq!(get(&backend).unwrap(), MaintenanceState::On);
+        assert!(backend.reads.load(SeqCst) > reads);
+        fs::OpenOptions::new()
+            .write(true)
+            .open(backend.path())
+            .and_then(|mut file| file.write_all(b"0"))
+            .unwrap();
+        assert_eq!(
+            get(&backend).unwrap(),
+            MaintenanceState::Off,
+            "a change within the same tick"
+        );
+    }
+
     #[test]
     fn missing_file_reads_off_and_is_not_created() {
         let dir = tempfile::tempdir().unwrap();
@@ -395,6 +633,66 @@ mod tests {
             matches!(&error, BackendError::Read { path, .. } if path == backend.path()),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn oversized_file_is_refused_naming_the_limit() {
+        let contents = "1".repeat(MAX_STATE_TEXT_LEN + 1);
+        let error = read_back(&contents).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                BackendError::Corrupted { source: StateFormatError::TooLarge { len }, .. }
+                    if *len == contents.len() as u64
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("65536"), "{error}");
+        // Up to the limit, a state padded with whitespace reads.
+        let padded = format!("{}1", " ".repeat(MAX_STATE_TEXT_LEN - 1));
+        assert_eq!(read_back(&padded).unwrap(), MaintenanceState::On);
+    }
+
+    #[test]
+    fn invalid_utf8_is_corrupted_content_quoted_briefly() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend_in(&dir);
+        let mut bytes = b"\xff\xfe".to_vec();
+        bytes.extend(std::iter::repeat_n(b'z', 10_000));
+        fs::write(backend.path(), bytes).unwrap();
+        let error = get(&backend).unwrap_err();
+        assert!(
+            matches!(&error, BackendError::Corrupted { .. }),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.len() < 300, "{message}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_read_errors_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        for (path, what) in [
+            (fifo.as_path(), "a FIFO"),
+            (Path::new("/dev/null"), "a character device"),
+            (dir.path(), "a directory"),
+        ] {
+            let error = get(&LocalFileBackend::new(path)).unwrap_err();
+            assert!(matches!(&error, BackendError::Read { .. }), "{error:?}");
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("not a regular file ({what})")),
+                "{error}"
+            );
+        }
     }
 
     #[test]

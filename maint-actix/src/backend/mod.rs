@@ -14,6 +14,7 @@ use crate::state::{MaintenanceState, StateFormatError};
 
 mod local_file;
 mod memory;
+pub(crate) mod redact;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -26,8 +27,10 @@ pub use redis::RedisBackend;
 /// of your own; the crate ships [`LocalFileBackend`] and [`MemoryBackend`].
 ///
 /// Both methods are async and fallible so that networked stores fit; a failing
-/// `get` makes the handle fall back to `state_backend_fallback_value`, a failing
-/// `set` is returned to the caller.
+/// `get` makes the handle fall back to `state_backend_fallback_value` (or keep
+/// the last known state, for [`BackendError::Missing`] and, when the backend
+/// asks for it, [`BackendError::Unavailable`]), a failing `set` is returned to
+/// the caller.
 ///
 /// ```
 /// use async_trait::async_trait;
@@ -50,7 +53,23 @@ pub use redis::RedisBackend;
 /// ```
 #[async_trait]
 pub trait StateBackend: Send + Sync + std::fmt::Debug + 'static {
-    /// Reads the stored state. A store that holds nothing yet reads as [`MaintenanceState::Off`].
+    /// Reads the stored state.
+    ///
+    /// What a store holding nothing reads as is the backend's rule, and
+    /// depends on whether the state can vanish without anyone setting it:
+    ///
+    /// - [`MaintenanceState::Off`] where nothing stored means off: no state
+    ///   file ([`LocalFileBackend`], Django's rule), a new [`MemoryBackend`];
+    /// - [`BackendError::Missing`] where the store can lose its data (a
+    ///   `RedisBackend` restarted without persistence, or
+    ///   flushed): the state is unknown, so the handle keeps the last state it
+    ///   knew (the fallback value when it knew none) until the state is set.
+    ///   Such a backend stores "off" explicitly.
+    ///
+    /// Content that is not a state is [`BackendError::Corrupted`]; an
+    /// implementation never copies more than a short prefix of it into an
+    /// error (see [`preview`](crate::state::preview)), and refuses content over
+    /// [`MAX_STATE_TEXT_LEN`](crate::state::MAX_STATE_TEXT_LEN) bytes unread.
     async fn get(&self) -> Result<MaintenanceState, BackendError>;
 
     /// Stores `state`, replacing what was there. It must be visible to `get` once this returns.
@@ -72,12 +91,14 @@ pub trait StateBackend: Send + Sync + std::fmt::Debug + 'static {
     /// When the store is [`Unavailable`](BackendError::Unavailable): keep the
     /// state last read (`true`, for a server that is away for a while) or switch
     /// to `state_backend_fallback_value` (`false`, the default). Content that is
-    /// not a state always gives the fallback value.
+    /// not a state always gives the fallback value; a [`Missing`](BackendError::Missing)
+    /// state always keeps the last known one.
     fn keeps_last_state_on_error(&self) -> bool {
         false
     }
 
-    /// A short human description for logs and errors, e.g. the file path.
+    /// A short human description for logs and errors, e.g. the file path. It
+    /// must not hold secrets (a URL's password).
     fn describe(&self) -> String {
         format!("{self:?}")
     }
@@ -116,9 +137,19 @@ pub enum BackendError {
     /// The store could not be reached (networked backends).
     #[error("maintenance state backend {backend} is unavailable: {reason}")]
     Unavailable {
-        /// Which backend.
+        /// Which backend (without credentials).
         backend: String,
         /// Why.
         reason: String,
+    },
+    /// The store holds no state, and for this store that does not mean off:
+    /// its data can be lost (a Redis restarted without persistence, or
+    /// flushed), so the state is unknown. The handle keeps the last state it
+    /// knew (the fallback value when it knew none) and reports this once,
+    /// until the state is set; the command's `status` prints `unknown`.
+    #[error("no maintenance state stored in {location}")]
+    Missing {
+        /// Where the state should be (a key, without credentials).
+        location: String,
     },
 }

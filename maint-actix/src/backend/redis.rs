@@ -9,6 +9,16 @@
 //! re-read covers missed messages, and a re-established subscription triggers
 //! one at once.
 //!
+//! A missing key is not "off": a Redis restarted without persistence (or
+//! flushed) has lost the state, and reading that as off would end a
+//! maintenance by accident. So "off" is stored explicitly (`0`), and a
+//! missing key reads as [`BackendError::Missing`]: the handle keeps the last
+//! state it knew (the fallback value when it knew none) until the state is set.
+//!
+//! A value is measured (`STRLEN`) before it is fetched: one over
+//! [`MAX_STATE_TEXT_LEN`] bytes is refused without being transferred. Errors
+//! quote at most a short prefix of a bad value, and never the URL's password.
+//!
 //! All Redis I/O runs on a thread of the backend's own, so the backend works
 //! from any runtime (actix-web's workers, the refresher, a blocking command).
 
@@ -19,8 +29,11 @@ use futures_util::StreamExt;
 use redis::{AsyncCommands, aio::MultiplexedConnection};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{BackendError, StateBackend};
-use crate::state::MaintenanceState;
+use super::{
+    BackendError, StateBackend,
+    redact::{Secrets, redacted},
+};
+use crate::state::{MAX_STATE_TEXT_LEN, MaintenanceState, StateFormatError, preview};
 
 /// How long one Redis operation may take before it counts as a failure.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
@@ -43,7 +56,10 @@ const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(1);
 ///
 /// With settings alone: `state_backend = "redis"`, `redis_url`, `redis_key_prefix`.
 pub struct RedisBackend {
+    /// Without its password.
     url: String,
+    /// The URL's secrets, hidden in any error text that might quote them.
+    secrets: Secrets,
     key: String,
     requests: mpsc::UnboundedSender<Request>,
     changes: watch::Sender<()>,
@@ -52,8 +68,18 @@ pub struct RedisBackend {
 }
 
 enum Request {
-    Get(oneshot::Sender<Result<Option<String>, String>>),
+    Get(oneshot::Sender<Result<Fetched, String>>),
     Set(String, oneshot::Sender<Result<(), String>>),
+}
+
+/// What a read found under the key.
+enum Fetched {
+    /// No key.
+    Missing,
+    /// A value of this many bytes, over [`MAX_STATE_TEXT_LEN`]: not fetched.
+    TooLarge(u64),
+    /// The value.
+    Value(Vec<u8>),
 }
 
 impl fmt::Debug for RedisBackend {
@@ -69,10 +95,15 @@ impl RedisBackend {
     /// A backend on the server at `url`, keeping the state under `{key_prefix}:state`.
     /// Nothing connects yet: an unreachable server is an error of the first read
     /// or write, not of construction.
+    ///
+    /// Errors (and [`describe`](StateBackend::describe)) name the URL without
+    /// its password, even a URL that does not parse.
     pub fn new(url: &str, key_prefix: &str) -> Result<Self, BackendError> {
+        let secrets = Secrets::of(url);
+        let shown = redacted(url);
         let client = redis::Client::open(url).map_err(|error| BackendError::Unavailable {
-            backend: format!("redis {url}"),
-            reason: format!("invalid redis_url: {error}"),
+            backend: format!("redis {shown}"),
+            reason: secrets.hide(format!("invalid redis_url: {error}")),
         })?;
         let key = format!("{key_prefix}:state");
         let channel = format!("{key_prefix}:changes");
@@ -86,12 +117,13 @@ impl RedisBackend {
         };
         crate::runtime::spawn_with_runtime("maint-redis", move || worker.run(received)).map_err(
             |error| BackendError::Unavailable {
-                backend: format!("redis {url}"),
+                backend: format!("redis {shown}"),
                 reason: format!("cannot start its thread: {error}"),
             },
         )?;
         Ok(Self {
-            url: redacted(url),
+            url: shown,
+            secrets,
             key,
             requests,
             changes,
@@ -123,7 +155,14 @@ impl RedisBackend {
     fn unavailable(&self, reason: impl Into<String>) -> BackendError {
         BackendError::Unavailable {
             backend: self.describe(),
-            reason: reason.into(),
+            reason: self.secrets.hide(reason.into()),
+        }
+    }
+
+    fn corrupted(&self, source: StateFormatError) -> BackendError {
+        BackendError::Corrupted {
+            location: self.describe(),
+            source,
         }
     }
 
@@ -144,16 +183,21 @@ impl RedisBackend {
 
 #[async_trait]
 impl StateBackend for RedisBackend {
+    /// A missing key is [`BackendError::Missing`] (unknown), not off: a
+    /// Redis that lost its data must not end a maintenance. "Off" is stored as `0`.
     async fn get(&self) -> Result<MaintenanceState, BackendError> {
         match self.ask(Request::Get).await? {
-            None => Ok(MaintenanceState::Off),
-            Some(text) if text.trim().is_empty() => Ok(MaintenanceState::Off),
-            Some(text) => {
-                MaintenanceState::parse(&text).map_err(|source| BackendError::Corrupted {
-                    location: self.describe(),
-                    source,
-                })
-            }
+            Fetched::Missing => Err(BackendError::Missing {
+                location: self.describe(),
+            }),
+            Fetched::TooLarge(len) => Err(self.corrupted(StateFormatError::TooLarge { len })),
+            Fetched::Value(bytes) => match String::from_utf8(bytes) {
+                Ok(text) if text.trim().is_empty() => Ok(MaintenanceState::Off),
+                Ok(text) => MaintenanceState::parse(&text).map_err(|e| self.corrupted(e)),
+                Err(error) => Err(self.corrupted(StateFormatError::NotAState(preview(
+                    &String::from_utf8_lossy(error.as_bytes()),
+                )))),
+            },
         }
     }
 
@@ -211,7 +255,7 @@ impl Worker {
     }
 
     /// The connection, opened when there is none. One that failed is dropped
-    /// by [`Self::with_connection`], so the next request connects afresh.
+    /// by [`forget_on_error`], so the next request connects afresh.
     async fn connection<'c>(
         &self,
         connection: &'c mut Option<MultiplexedConnection>,
@@ -233,12 +277,28 @@ impl Worker {
     async fn read(
         &self,
         connection: &mut Option<MultiplexedConnection>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Fetched, String> {
         let result = match self.connection(connection).await {
-            Ok(open) => within_timeout(open.get::<_, Option<String>>(&self.key)).await,
+            Ok(open) => self.fetch(open).await,
             Err(error) => Err(error),
         };
         forget_on_error(connection, result)
+    }
+
+    /// The value under the key, measured first so that a huge one is never
+    /// transferred (and checked again, should it have grown in between).
+    async fn fetch(&self, connection: &mut MultiplexedConnection) -> Result<Fetched, String> {
+        let limit = MAX_STATE_TEXT_LEN as u64;
+        let len = within_timeout(connection.strlen::<_, u64>(&self.key)).await?;
+        if len > limit {
+            return Ok(Fetched::TooLarge(len));
+        }
+        let value = within_timeout(connection.get::<_, Option<Vec<u8>>>(&self.key)).await?;
+        Ok(match value {
+            None => Fetched::Missing,
+            Some(bytes) if bytes.len() as u64 > limit => Fetched::TooLarge(bytes.len() as u64),
+            Some(bytes) => Fetched::Value(bytes),
+        })
     }
 
     /// Stores the state and announces it in one transaction, so no instance
@@ -318,17 +378,6 @@ async fn within_timeout<T>(
     }
 }
 
-/// The URL without its password, for logs and errors.
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +389,46 @@ mod tests {
             "redis://user:***@127.0.0.1:6379/0"
         );
         assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+
+    /// Issue 9: a URL that does not parse (the port is out of range) kept its password.
+    #[test]
+    fn passwords_are_hidden_textually_even_in_urls_that_do_not_parse() {
+        for (url, shown) in [
+            (
+                "redis://user:secret@127.0.0.1:99999",
+                "redis://user:***@127.0.0.1:99999",
+            ),
+            ("redis://:secret@[::1", "redis://:***@[::1"),
+            ("rediss://secret@host:6379/0", "rediss://***@host:6379/0"),
+            ("redis://u:se/cr@et@host/0", "redis://u:***@host/0"),
+            ("user:secret@host:6379", "user:***@host:6379"),
+            (
+                "redis+unix:///run/redis.sock?db=1&pass=secret",
+                "redis+unix:///run/redis.sock?db=1&pass=***",
+            ),
+            (
+                "redis+unix:///run/redis.sock?PASSWORD=secret&db=1",
+                "redis+unix:///run/redis.sock?PASSWORD=***&db=1",
+            ),
+            (
+                "redis://host:6379/0?protocol=resp3",
+                "redis://host:6379/0?protocol=resp3",
+            ),
+        ] {
+            assert_eq!(redacted(url), shown, "{url}");
+            let secrets = Secrets::of(url);
+            assert!(
+                !secrets.hide(format!("it was {url}!")).contains("secret"),
+                "{url}"
+            );
+        }
+        let error = RedisBackend::new("redis://user:secret@127.0.0.1:99999", "maint").unwrap_err();
+        assert!(!error.to_string().contains("secret"), "{error}");
+        assert!(
+            error.to_string().contains("user:***@127.0.0.1:99999"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -14,8 +14,7 @@ pub mod api {
         HttpResponse::Ok().finish()
     }
 
-    /// Documented, public, registered by hand.
-    #[maintenance_off]
+    /// Documented, public, registered by hand and marked where it is registered.
     pub async fn status() -> HttpResponse {
         HttpResponse::Ok().finish()
     }
@@ -33,6 +32,7 @@ pub mod api {
     /// Lint attributes above the marking.
     #[allow(unused_variables)]
     #[maintenance_off]
+    #[get("/api/lints-above/")]
     pub(crate) async fn lints_above() -> HttpResponse {
         let unused = 1;
         HttpResponse::Ok().finish()
@@ -45,6 +45,7 @@ fn main() {
     let _ = App::new()
         .service(api::about)
         .route("/api/status/", web::get().to(api::status))
+        .service(maint_actix::marked::off("/api/status/"))
         .service(api::lints)
-        .route("/api/lints-above/", web::get().to(api::lints_above));
+        .service(api::lints_above);
 }

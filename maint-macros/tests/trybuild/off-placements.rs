@@ -9,13 +9,7 @@ async fn above() -> HttpResponse {
     HttpResponse::Ok().finish()
 }
 
-#[get("/below/")]
-#[maintenance_off]
-async fn below() -> HttpResponse {
-    HttpResponse::Ok().finish()
-}
-
-#[maintenance_off]
+/// Registered by hand: the route is marked, not the handler.
 async fn by_hand() -> HttpResponse {
     HttpResponse::Ok().finish()
 }
@@ -32,12 +26,6 @@ async fn named() -> HttpResponse {
     HttpResponse::Ok().finish()
 }
 
-#[get("/named-below/", name = "named_below_route")]
-#[maintenance_off]
-async fn named_below() -> HttpResponse {
-    HttpResponse::Ok().finish()
-}
-
 #[maintenance_off]
 #[actix_web::post("/qualified/")]
 async fn qualified() -> HttpResponse {
@@ -45,7 +33,7 @@ async fn qualified() -> HttpResponse {
 }
 
 #[maintenance_off]
-#[route("/any-method/", method = "GET", method = "HEAD")]
+#[route("/any-method/", method = "GET", method = "HEAD", method = "CUSTOM")]
 async fn any_method() -> HttpResponse {
     HttpResponse::Ok().finish()
 }
@@ -53,12 +41,12 @@ async fn any_method() -> HttpResponse {
 fn main() {
     let _ = App::new()
         .service(above)
-        .service(below)
         .service(web::resource("/by-hand/").route(web::get().to(by_hand)))
+        .service(maint_actix::marked::off("/by-hand/"))
         .route("/by-hand-route/", web::get().to(by_hand))
+        .service(maint_actix::marked::off("/by-hand-route/").method(actix_web::http::Method::GET))
         .service(web::scope("/scope").service(in_scope))
         .service(named)
-        .service(named_below)
         .service(qualified)
         .service(any_method);
 }

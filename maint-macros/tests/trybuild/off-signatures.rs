@@ -53,6 +53,7 @@ async fn fallible(query: web::Query<Params>) -> Result<HttpResponse, actix_web::
 }
 
 #[maintenance_off]
+#[get("/fallible-by-hand/")]
 async fn fallible_by_hand() -> Result<HttpResponse, actix_web::Error> {
     Ok(HttpResponse::Ok().finish())
 }
@@ -64,5 +65,5 @@ fn main() {
         .service(destructured)
         .service(responder)
         .service(fallible)
-        .route("/fallible-by-hand/", web::get().to(fallible_by_hand));
+        .service(fallible_by_hand);
 }

@@ -390,6 +390,26 @@ impl OwnRedis {
         }
     }
 
+    /// Deletes the stopped server's data, so the next [`start`](Self::start)
+    /// is a restart without persistence (`--save ''`, no append-only file):
+    /// an empty server on the same port.
+    #[track_caller]
+    pub fn wipe_data(&self) {
+        assert!(self.child.is_none(), "wipe the data of a stopped server");
+        for entry in std::fs::read_dir(self.dir.path()).expect("read the data directory") {
+            let path = entry.expect("a directory entry").path();
+            if path.file_name().is_some_and(|name| name == "redis.log") {
+                continue;
+            }
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.unwrap_or_else(|e| panic!("remove {}: {e}", path.display()));
+        }
+    }
+
     /// Stores `text` under `key` before this server starts: a helper server
     /// on another port writes it into this directory's data, which this
     /// server loads when it starts.

@@ -1,0 +1,955 @@
+//! Property tests of every parser that reads outside input (issue 9, "Hardening"):
+//!
+//! - the state text ([`MaintenanceState::parse`]) and the ISO 8601 dates of a
+//!   schedule: any text is refused or read, never a panic; generated states
+//!   and timestamps round-trip;
+//! - `X-Forwarded-For` / `Forwarded` ([`resolve_client_ip`]) with arbitrary
+//!   header bytes: the answer is the peer or an address written in the
+//!   headers, always the peer when no proxy is trusted, and text a client
+//!   writes left of what trusted proxies appended never changes it;
+//! - `Accept` (`prefers_json`, and through the middleware): any header gets
+//!   the maintenance response, `application/json;q=0` never gets JSON, and
+//!   the type ranked first decides;
+//! - the settings: generated TOML tables of known keys with arbitrary values,
+//!   then [`MaintenanceMode::new`]: never a panic, and every error names a key.
+//!
+//! Case counts are kept moderate (the module runs in a few seconds in debug);
+//! `PROPTEST_CASES=N` raises them for a longer local run. Failures are not
+//! persisted to regression files: proptest prints the minimal failing input.
+
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+};
+
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use jiff::{Timestamp, tz::TimeZone};
+use proptest::{
+    collection::{btree_map, vec},
+    option,
+    prelude::*,
+    sample::select,
+    test_runner::{Config, TestRunner},
+};
+
+use crate::{
+    MaintenanceMode, MaintenanceResponse, MaintenanceSettings, MaintenanceState, ResponseType,
+    Schedule, StateBackendKind,
+    client_ip::{TrustedProxies, resolve_client_ip},
+    state::parse_iso8601,
+};
+
+/// The runner configuration: `cases` unless `PROPTEST_CASES` says otherwise,
+/// and no regression files written into the source tree.
+fn config(cases: u32) -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(cases);
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Generators shared by several properties
+
+/// Any instant jiff can represent (years -9999 to 9999), with nanoseconds.
+fn any_timestamp() -> impl Strategy<Value = Timestamp> {
+    (
+        Timestamp::MIN.as_second()..=Timestamp::MAX.as_second(),
+        0..1_000_000_000i32,
+    )
+        .prop_filter_map("inside jiff's range", |(second, nanosecond)| {
+            Timestamp::new(second, nanosecond).ok()
+        })
+}
+
+/// Instants a Django site can store: years 1 to 9999 (Python's `datetime`),
+/// whole seconds, milliseconds or nanoseconds, and near today more often.
+fn timestamp() -> impl Strategy<Value = Timestamp> {
+    // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+    let python = -62_135_596_800i64..=253_402_300_799;
+    let recent = 946_684_800i64..=4_102_444_800; // 2000 to 2100
+    let nanos = prop_oneof![
+        Just(0),
+        (0..1000i32).prop_map(|ms| ms * 1_000_000),
+        0..1_000_000_000i32,
+    ];
+    (prop_oneof![python, recent], nanos)
+        .prop_filter_map("inside jiff's range", |(second, nanosecond)| {
+            Timestamp::new(second, nanosecond).ok()
+        })
+}
+
+fn state() -> impl Strategy<Value = MaintenanceState> {
+    let schedule = (
+        option::of(timestamp()),
+        option::of(timestamp()),
+        option::of(any::<String>()),
+    )
+        .prop_filter("a schedule sets something", |(start, end, reason)| {
+            start.is_some() || end.is_some() || reason.is_some()
+        })
+        .prop_map(|(start, end, reason)| {
+            MaintenanceState::Scheduled(Schedule { start, end, reason })
+        });
+    prop_oneof![
+        1 => Just(MaintenanceState::Off),
+        1 => Just(MaintenanceState::On),
+        6 => schedule,
+    ]
+}
+
+/// Text that looks like a date, broken a little or a lot.
+fn date_like_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[0-9]{1,6}-[0-9]{1,2}-[0-9]{1,2}([T t][0-9]{1,2}(:[0-9]{1,2}(:[0-9]{1,2}(\\.[0-9]{0,12})?)?)?)?(Z|z|[+-][0-9]{2}(:?[0-9]{2}(:?[0-9]{2})?)?|\\[[A-Za-z/_+-]{0,20}\\])?",
+        "[-+0-9:.TZ \\[\\]]{0,40}",
+        any_timestamp().prop_map(|t| t.to_string()),
+    ]
+}
+
+/// Header bytes, shown as a byte string when a case fails.
+#[derive(Clone, PartialEq, Eq)]
+struct Raw(Vec<u8>);
+
+impl std::fmt::Debug for Raw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "b\"{}\"", self.0.escape_ascii())
+    }
+}
+
+impl std::ops::Deref for Raw {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<String> for Raw {
+    fn from(text: String) -> Self {
+        Self(text.into_bytes())
+    }
+}
+
+/// Bytes a header value may hold (visible ASCII, space, tab and obs-text);
+/// the bytes it may not hold are dropped.
+fn header_bytes(max: usize) -> impl Strategy<Value = Raw> {
+    vec(any::<u8>(), 0..max).prop_map(|bytes| {
+        Raw(bytes
+            .into_iter()
+            .filter(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+            .collect())
+    })
+}
+
+/// Visible ASCII, space and tab: what a client can put in a header that a
+/// server still reads as text.
+fn header_text(max: usize) -> impl Strategy<Value = String> {
+    vec(prop_oneof![Just(b'\t'), 0x20u8..0x7f], 0..max)
+        .prop_map(|bytes| String::from_utf8(bytes).expect("ASCII"))
+}
+
+fn header_value(bytes: &[u8]) -> HeaderValue {
+    HeaderValue::from_bytes(bytes).expect("the generator keeps only valid header bytes")
+}
+
+// ---------------------------------------------------------------------------
+// The state text
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Any text is a state or an error; what is read writes back as itself.
+    #[test]
+    fn state_text_never_panics_and_what_is_read_is_stable(
+        text in prop_oneof![
+            any::<String>(),
+            "[ \t\r\n]{0,2}[01]?[ \t\r\n]{0,2}",
+            "\\{[ -~]{0,60}\\}?",
+            (option::of(date_like_text()), option::of(date_like_text()), option::of(any::<String>()))
+                .prop_map(|(start, end, reason)| {
+                    let mut object = serde_json::Map::new();
+                    if let Some(start) = start { object.insert("start".into(), start.into()); }
+                    if let Some(end) = end { object.insert("end".into(), end.into()); }
+                    if let Some(reason) = reason { object.insert("reason".into(), reason.into()); }
+                    serde_json::Value::Object(object).to_string()
+                }),
+        ]
+    ) {
+        if let Ok(state) = MaintenanceState::parse(&text) {
+            let again = MaintenanceState::parse(&state.to_text());
+            prop_assert_eq!(again.as_ref(), Ok(&state), "read {:?} from {:?}", state, text);
+            match text.trim() {
+                "0" => prop_assert_eq!(state, MaintenanceState::Off),
+                "1" => prop_assert_eq!(state, MaintenanceState::On),
+                trimmed => prop_assert!(
+                    trimmed.starts_with('{') && state.schedule().is_some(),
+                    "{:?} read as {:?}", text, state
+                ),
+            }
+        }
+    }
+
+    /// `parse(to_text(s)) == s`, with Django's surrounding whitespace too.
+    #[test]
+    fn state_text_round_trips(state in state(), pad in "[ \t\r\n]{0,3}") {
+        let text = state.to_text();
+        prop_assert_eq!(MaintenanceState::parse(&text), Ok(state.clone()), "text {:?}", text);
+        let padded = format!("{pad}{text}{pad}");
+        prop_assert_eq!(MaintenanceState::parse(&padded), Ok(state), "text {:?}", padded);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The ISO 8601 dates inside a schedule
+
+/// How the schedule's `start` / `end` text should read: empty is absent.
+fn expected_field(text: &str) -> Result<Option<Timestamp>, ()> {
+    if text.is_empty() {
+        Ok(None)
+    } else {
+        parse_iso8601(text).map(Some).map_err(|_| ())
+    }
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Arbitrary text in `start` / `end`: never a panic, and the schedule is
+    /// read exactly when each date is (or is empty / null) and one is set.
+    #[test]
+    fn schedule_dates_never_panic(
+        start in option::of(date_like_text()),
+        end in option::of(date_like_text()),
+    ) {
+        let text = serde_json::json!({ "start": start, "end": end }).to_string();
+        let parsed = MaintenanceState::parse(&text);
+        let start = start.as_deref().map_or(Ok(None), expected_field);
+        let end = end.as_deref().map_or(Ok(None), expected_field);
+        match (start, end) {
+            (Ok(None), Ok(None)) | (Err(()), _) | (_, Err(())) => {
+                prop_assert!(parsed.is_err(), "{:?} read as {:?}", text, parsed);
+            }
+            (Ok(start), Ok(end)) => {
+                let expected = MaintenanceState::Scheduled(Schedule { start, end, reason: None });
+                prop_assert_eq!(parsed, Ok(expected), "text {:?}", text);
+            }
+        }
+    }
+
+    /// `parse_iso8601` of any text: a date or an error, never a panic.
+    #[test]
+    fn iso8601_never_panics(text in date_like_text()) {
+        if let Ok(at) = parse_iso8601(&text) {
+            // What it read, written back, reads the same.
+            prop_assert_eq!(parse_iso8601(&at.to_string()).ok(), Some(at));
+        }
+    }
+
+    /// The stored form (Python's `isoformat()`), RFC 3339 with `Z`, a fixed
+    /// offset, and a naive date (read as UTC) all read back as the instant.
+    #[test]
+    fn schedule_timestamps_round_trip(
+        at in timestamp(),
+        offset_minutes in -14 * 60..=14 * 60i32,
+        separator in select(vec!['T', 't', ' ']),
+    ) {
+        let stored = MaintenanceState::Scheduled(Schedule { start: None, end: Some(at), reason: None })
+            .to_text();
+        let json: serde_json::Value = serde_json::from_str(&stored).expect("the state text is JSON");
+        let written = json["end"].as_str().expect("end is a string");
+        prop_assert_eq!(parse_iso8601(written).ok(), Some(at), "stored {:?}", written);
+
+        prop_assert_eq!(parse_iso8601(&at.to_string()).ok(), Some(at));
+
+        let offset = jiff::tz::Offset::from_seconds(offset_minutes * 60).expect("a valid offset");
+        let zoned = at.to_zoned(TimeZone::fixed(offset));
+        let with_offset = zoned
+            .strftime(&format!("%Y-%m-%d{separator}%H:%M:%S%.f%:z"))
+            .to_string();
+        prop_assert_eq!(parse_iso8601(&with_offset).ok(), Some(at), "text {:?}", with_offset);
+
+        let naive = at
+            .to_zoned(TimeZone::UTC)
+            .strftime(&format!("%Y-%m-%d{separator}%H:%M:%S%.f"))
+            .to_string();
+        prop_assert_eq!(parse_iso8601(&naive).ok(), Some(at), "text {:?}", naive);
+    }
+}
+
+/// Every instant jiff has (years -9999 to 9999), not only Python's years 1 to
+/// 9999: a schedule that `set` accepts (`Schedule::validate`) must read back
+/// from the text it is stored as, or the stored state is lost to the fallback.
+#[test]
+fn accepted_schedules_round_trip_in_jiffs_whole_range() {
+    let now = Timestamp::now();
+    let mut runner = TestRunner::new(config(256));
+    let result = runner.run(&(any_timestamp(), any::<bool>()), |(at, as_start)| {
+        let schedule = if as_start {
+            Schedule {
+                start: Some(at),
+                end: None,
+                reason: None,
+            }
+        } else {
+            Schedule {
+                start: None,
+                end: Some(at),
+                reason: None,
+            }
+        };
+        if schedule.validate(now).is_ok() {
+            let state = MaintenanceState::Scheduled(schedule);
+            let text = state.to_text();
+            prop_assert_eq!(MaintenanceState::parse(&text), Ok(state), "text {:?}", text);
+        }
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// X-Forwarded-For / Forwarded
+
+/// Addresses of the kinds proxies and clients write, and trusted ranges' members.
+fn ip() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        any::<Ipv4Addr>().prop_map(IpAddr::V4),
+        any::<Ipv6Addr>().prop_map(IpAddr::V6),
+        // In the trusted networks below, and their IPv4-mapped forms.
+        (any::<u8>(), any::<u8>(), any::<u8>())
+            .prop_map(|(b, c, d)| IpAddr::V4(Ipv4Addr::new(10, b, c, d))),
+        (any::<u8>(), any::<u8>()).prop_map(|(c, d)| IpAddr::V4(Ipv4Addr::new(192, 168, c, d))),
+        (any::<u8>(), any::<u8>(), any::<u8>())
+            .prop_map(|(b, c, d)| IpAddr::V6(Ipv4Addr::new(10, b, c, d).to_ipv6_mapped())),
+        any::<u16>().prop_map(|x| IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, x))),
+        Just(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        Just(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+    ]
+}
+
+fn trusted_entries() -> impl Strategy<Value = Vec<&'static str>> {
+    proptest::sample::subsequence(
+        vec![
+            "10.0.0.0/8",
+            "192.168.0.0/16",
+            "127.0.0.1",
+            "::1",
+            "fd00::/8",
+            "::ffff:10.0.0.0/104",
+            "0.0.0.0/0",
+        ],
+        0..=4,
+    )
+}
+
+/// One hop as a proxy may write it in `X-Forwarded-For`.
+fn xff_hop(ip: IpAddr, style: u8) -> String {
+    match (ip, style % 3) {
+        (IpAddr::V4(v4), 1) => format!("{v4}:{}", 1024 + u16::from(style)),
+        (IpAddr::V6(v6), 1) => format!("[{v6}]:{}", 1024 + u16::from(style)),
+        (IpAddr::V6(v6), 2) => format!("[{v6}]"),
+        (ip, _) => ip.to_string(),
+    }
+}
+
+/// One `Forwarded` element for `ip`, with the other parameters proxies add.
+fn forwarded_element(ip: IpAddr, style: u8) -> String {
+    let node = match ip {
+        IpAddr::V4(v4) if style & 1 == 0 => v4.to_string(),
+        IpAddr::V4(v4) => format!("\"{v4}:{}\"", 1024 + u16::from(style)),
+        IpAddr::V6(v6) if style & 1 == 0 => format!("\"[{v6}]\""),
+        IpAddr::V6(v6) => format!("\"[{v6}]:{}\"", 1024 + u16::from(style)),
+    };
+    match (style >> 1) % 4 {
+        0 => format!("for={node}"),
+        1 => format!("For={node};proto=https"),
+        2 => format!("by=10.0.0.254;for={node}"),
+        _ => format!("proto=http; for={node} ;host=example.com"),
+    }
+}
+
+/// A header line: arbitrary bytes, or hops well-formed or not.
+fn forwarding_line() -> impl Strategy<Value = Raw> {
+    prop_oneof![
+        header_bytes(80),
+        vec((ip(), any::<u8>()), 0..5).prop_map(|hops| hops
+            .into_iter()
+            .map(|(ip, style)| xff_hop(ip, style))
+            .collect::<Vec<_>>()
+            .join(", ")
+            .into()),
+        vec((ip(), any::<u8>()), 0..5).prop_map(|hops| hops
+            .into_iter()
+            .map(|(ip, style)| forwarded_element(ip, style))
+            .collect::<Vec<_>>()
+            .join(", ")
+            .into()),
+        vec(
+            prop_oneof![
+                (ip(), any::<u8>()).prop_map(|(ip, style)| xff_hop(ip, style)),
+                header_text(12),
+                Just("unknown".to_owned()),
+                Just("for=_hidden".to_owned()),
+                Just("for=\"[::1\"".to_owned()),
+            ],
+            0..5
+        )
+        .prop_map(|hops| hops.join(",").into()),
+    ]
+}
+
+/// Zero to three `X-Forwarded-For` and `Forwarded` lines, in any order.
+fn forwarding_headers() -> impl Strategy<Value = Vec<(bool, Raw)>> {
+    vec((any::<bool>(), forwarding_line()), 0..4)
+}
+
+fn header_map(lines: &[(bool, Raw)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (xff, bytes) in lines {
+        let name = if *xff {
+            HeaderName::from_static("x-forwarded-for")
+        } else {
+            HeaderName::from_static("forwarded")
+        };
+        map.append(name, header_value(bytes));
+    }
+    map
+}
+
+/// Every address written anywhere in the forwarding headers, however framed
+/// (bare, `:port`, `[...]`, quoted, after `for=`), canonical.
+fn addresses_in(headers: &HeaderMap) -> Vec<IpAddr> {
+    let mut found = Vec::new();
+    for name in ["x-forwarded-for", "forwarded"] {
+        for value in headers.get_all(name) {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            for token in text.split([',', ';', '=', '"', '[', ']', ' ', '\t']) {
+                let candidates = [Some(token), token.rsplit_once(':').map(|(host, _)| host)];
+                for candidate in candidates.into_iter().flatten() {
+                    if let Ok(ip) = candidate.parse::<IpAddr>() {
+                        found.push(ip.to_canonical());
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Arbitrary forwarding headers: the client IP is the peer or an address
+    /// the headers hold; with no trusted proxy, or an untrusted peer, the peer.
+    #[test]
+    fn client_ip_is_the_peer_or_from_the_headers(
+        peer in ip(),
+        lines in forwarding_headers(),
+        entries in trusted_entries(),
+    ) {
+        let headers = header_map(&lines);
+        let trusted = TrustedProxies::parse(&entries).expect("valid entries");
+        prop_assert_eq!(resolve_client_ip(None, &headers, &trusted), None);
+        let got = resolve_client_ip(Some(peer), &headers, &trusted).expect("a peer gives an answer");
+        let peer = peer.to_canonical();
+        if got != peer {
+            prop_assert!(trusted.contains(peer), "{} from untrusted peer {}", got, peer);
+            prop_assert!(
+                addresses_in(&headers).contains(&got),
+                "{} is neither the peer {} nor in {:?}", got, peer, headers
+            );
+        }
+        let nobody = TrustedProxies::parse::<&str>(&[]).expect("empty");
+        prop_assert_eq!(resolve_client_ip(Some(peer), &headers, &nobody), Some(peer));
+    }
+
+    /// Behind trusted proxies the answer is the right-most untrusted hop,
+    /// whatever the client wrote to its left (or in earlier lines), and
+    /// `Forwarded` is not read while `X-Forwarded-For` is there.
+    #[test]
+    fn client_text_left_of_trusted_hops_changes_nothing(
+        client in any::<Ipv4Addr>()
+            .prop_filter("not a trusted proxy", |ip| ip.octets()[0] != 10)
+            .prop_map(IpAddr::V4)
+            .boxed()
+            .prop_union(
+                any::<Ipv6Addr>()
+                    .prop_filter("not trusted", |ip| {
+                        ip.segments()[0] & 0xff00 != 0xfd00
+                            && ip.to_ipv4_mapped().is_none_or(|v4| v4.octets()[0] != 10)
+                    })
+                    .prop_map(IpAddr::V6)
+                    .boxed(),
+            ),
+        proxies in vec((any::<(u8, u8, u8)>(), any::<u8>()), 0..4),
+        peer in any::<(u8, u8, u8)>(),
+        spoof in header_text(60),
+        earlier_lines in vec(header_bytes(40), 0..3),
+        other_header in header_bytes(60),
+        styles in any::<(u8, u8)>(),
+        forwarded in any::<bool>(),
+    ) {
+        let trusted = TrustedProxies::parse(&["10.0.0.0/8", "fd00::/8"]).expect("valid");
+        let proxy = |(b, c, d): (u8, u8, u8)| IpAddr::V4(Ipv4Addr::new(10, b, c, d));
+        let peer = proxy(peer);
+        let mut hops = vec![(client, styles.0)];
+        hops.extend(proxies.iter().map(|&(ip, style)| (proxy(ip), style)));
+        let (name, other, written) = if forwarded {
+            let written: Vec<String> =
+                hops.iter().map(|&(ip, style)| forwarded_element(ip, style)).collect();
+            ("forwarded", "x-forwarded-for", written)
+        } else {
+            let written: Vec<String> = hops.iter().map(|&(ip, style)| xff_hop(ip, style)).collect();
+            ("x-forwarded-for", "forwarded", written)
+        };
+        let mut headers = HeaderMap::new();
+        let name = HeaderName::from_static(name);
+        for line in &earlier_lines {
+            headers.append(name.clone(), header_value(line));
+        }
+        // The client's own text and its address, then what the proxies appended.
+        let line = format!("{spoof},{}", written.join(", "));
+        headers.append(name, header_value(line.as_bytes()));
+        if !forwarded {
+            // A client-sent `Forwarded` must not matter while `X-Forwarded-For` is there.
+            headers.append(HeaderName::from_static(other), header_value(&other_header));
+        }
+        let got = resolve_client_ip(Some(peer), &headers, &trusted);
+        prop_assert_eq!(got, Some(client.to_canonical()), "line {:?}", line);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Accept, through the middleware
+
+/// Media types, JSON and not, with parameters.
+fn media_range() -> impl Strategy<Value = String> {
+    let types = select(vec![
+        "text/html",
+        "application/json",
+        "application/problem+json",
+        "application/xhtml+xml",
+        "application/xml",
+        "text/plain",
+        "text/*",
+        "*/*",
+        "image/png",
+        "application/*",
+        "application/vnd.api+json",
+    ]);
+    let params = select(vec![
+        "",
+        ";q=0",
+        ";q=0.0",
+        ";q=0.5",
+        ";q=1",
+        ";q=1.0",
+        ";q=0.001",
+        ";q=2",
+        ";q=-1",
+        ";q=",
+        "; charset=utf-8",
+        ";level=1;q=0.9",
+    ]);
+    (types, params).prop_map(|(t, p)| format!("{t}{p}"))
+}
+
+fn accept_header() -> impl Strategy<Value = Raw> {
+    prop_oneof![
+        header_bytes(80),
+        header_text(60).prop_map(Raw::from),
+        vec(media_range(), 0..5).prop_map(|ranges| Raw::from(ranges.join(", "))),
+    ]
+}
+
+/// `application/json` at q=0, written in the ways RFC 9110 allows.
+fn json_refused() -> impl Strategy<Value = String> {
+    (
+        select(vec!["application/json", "Application/JSON"]),
+        select(vec![
+            ";q=0", "; q=0", ";q=0.0", ";q=0.00", ";q=0.000", ";Q=0",
+        ]),
+    )
+        .prop_map(|(t, q)| format!("{t}{q}"))
+}
+
+/// Other types, none of them JSON, in any order around the refused JSON.
+fn json_refused_with_others() -> impl Strategy<Value = String> {
+    let others = vec(
+        (
+            select(vec![
+                "text/html",
+                "text/plain",
+                "*/*",
+                "text/*",
+                "image/png",
+                "application/xml",
+            ]),
+            select(vec!["", ";q=0", ";q=0.1", ";q=0.9", ";q=1"]),
+        )
+            .prop_map(|(t, q)| format!("{t}{q}")),
+        0..4,
+    );
+    (json_refused(), others, any::<prop::sample::Index>()).prop_map(|(json, mut others, at)| {
+        let at = at.index(others.len() + 1);
+        others.insert(at, json);
+        others.join(", ")
+    })
+}
+
+/// Runs `check` on the response of a maintenance-on app with `response_type
+/// = "auto"` to a `GET /` carrying each generated `Accept`.
+fn with_maintenance_app(
+    cases: u32,
+    accept: impl Strategy<Value = Raw>,
+    check: impl Fn(&[u8], u16, &str, bool, &[u8]) -> Result<(), TestCaseError>,
+) {
+    use actix_web::{App, HttpResponse, test, web};
+
+    let system = actix_rt::System::new();
+    let maint = MaintenanceMode::new(
+        MaintenanceSettings::default()
+            .state_backend(StateBackendKind::Memory)
+            .response_type(ResponseType::Auto),
+    )
+    .expect("valid settings");
+    let app = system.block_on(async {
+        maint
+            .set_maintenance_mode(true)
+            .await
+            .expect("the memory backend stores");
+        test::init_service(
+            App::new()
+                .route(
+                    "/",
+                    web::get().to(|| async { HttpResponse::Ok().body("Home") }),
+                )
+                .wrap(maint.middleware()),
+        )
+        .await
+    });
+    let mut runner = TestRunner::new(config(cases));
+    let result = runner.run(&accept, |accept| {
+        let req = test::TestRequest::get()
+            .uri("/")
+            .insert_header(("accept", header_value(&accept)))
+            .to_request();
+        let (status, content_type, is_maintenance, body) = system.block_on(async {
+            let res = test::call_service(&app, req).await;
+            let status = res.status().as_u16();
+            let content_type = res
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            let is_maintenance = MaintenanceResponse::is(res.response())
+                && res.headers().contains_key("retry-after");
+            (
+                status,
+                content_type,
+                is_maintenance,
+                test::read_body(res).await,
+            )
+        });
+        check(&accept, status, &content_type, is_maintenance, &body)
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+}
+
+/// Any `Accept` during maintenance: the maintenance response (503 with
+/// `Retry-After`), HTML or JSON, never another status or a panic.
+#[test]
+fn any_accept_gets_the_maintenance_response() {
+    with_maintenance_app(
+        384,
+        accept_header(),
+        |accept, status, content_type, is_maintenance, body| {
+            let accept = String::from_utf8_lossy(accept);
+            prop_assert_eq!(status, 503, "Accept: {:?}", accept);
+            prop_assert!(is_maintenance, "Accept: {:?}", accept);
+            if content_type == "application/json" {
+                let json: serde_json::Value =
+                    serde_json::from_slice(body).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(&json["maintenance"], &serde_json::Value::Bool(true));
+            } else {
+                prop_assert_eq!(
+                    content_type,
+                    "text/html; charset=utf-8",
+                    "Accept: {:?}",
+                    accept
+                );
+                prop_assert!(body.starts_with(b"<!DOCTYPE html>") || body.starts_with(b"<"));
+            }
+            Ok(())
+        },
+    );
+}
+
+/// `application/json;q=0` means "not JSON" (RFC 9110 §12.4.2), alone or
+/// among other types that are not JSON: the page is HTML.
+#[test]
+fn json_at_q0_never_gets_json() {
+    with_maintenance_app(
+        256,
+        prop_oneof![json_refused(), json_refused_with_others()].prop_map(Raw::from),
+        |accept, status, content_type, _, _| {
+            let accept = String::from_utf8_lossy(accept);
+            prop_assert_eq!(status, 503, "Accept: {:?}", accept);
+            prop_assert_eq!(
+                content_type,
+                "text/html; charset=utf-8",
+                "Accept: {:?} got JSON",
+                accept
+            );
+            Ok(())
+        },
+    );
+}
+
+/// A media type at a q below 1 (JSON or not).
+fn lower_ranked() -> impl Strategy<Value = String> {
+    (
+        select(vec![
+            "text/html",
+            "application/json",
+            "application/problem+json",
+            "text/plain",
+            "*/*",
+            "text/*",
+            "application/xhtml+xml",
+        ]),
+        select(vec![";q=0", ";q=0.1", ";q=0.5", ";q=0.9", ";q=0.999"]),
+    )
+        .prop_map(|(t, q)| format!("{t}{q}"))
+}
+
+fn prefers_json_for(accept: &[u8]) -> bool {
+    let req = actix_web::test::TestRequest::default()
+        .insert_header(("accept", header_value(accept)))
+        .to_http_request();
+    crate::response::prefers_json(&req)
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// `prefers_json` itself: any bytes are an answer, never a panic.
+    #[test]
+    fn prefers_json_never_panics(accept in accept_header()) {
+        let _ = prefers_json_for(&accept);
+    }
+
+    /// JSON refused with `q=0` is never preferred, whatever else is listed.
+    #[test]
+    fn prefers_json_refuses_json_at_q0(accept in prop_oneof![json_refused(), json_refused_with_others()]) {
+        prop_assert!(!prefers_json_for(accept.as_bytes()), "Accept: {:?}", accept);
+    }
+
+    /// The type ranked first decides: JSON at q=1 before anything at a lower
+    /// q is preferred; HTML (or `*/*`) at q=1 first is not.
+    #[test]
+    fn prefers_json_follows_the_first_ranked_type(
+        first in select(vec![
+            ("application/json", true),
+            ("application/json;q=1", true),
+            ("application/problem+json", true),
+            ("application/vnd.api+json;q=1.0", true),
+            ("text/html", false),
+            ("text/html;q=1", false),
+            ("application/xhtml+xml", false),
+            ("*/*", false),
+        ]),
+        mut others in vec(lower_ranked(), 0..4),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let (first, json) = first;
+        others.insert(at.index(others.len() + 1), first.to_owned());
+        let accept = others.join(", ");
+        prop_assert_eq!(prefers_json_for(accept.as_bytes()), json, "Accept: {:?}", accept);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The settings
+
+/// Every key of [`MaintenanceSettings`].
+const SETTINGS_KEYS: &[&str] = &[
+    "mode",
+    "state_backend",
+    "state_file_path",
+    "redis_url",
+    "redis_key_prefix",
+    "redis_resync_seconds",
+    "redis_keep_last_state",
+    "state_backend_fallback_value",
+    "ignore_admin_site",
+    "admin_url",
+    "ignore_anonymous_user",
+    "ignore_authenticated_user",
+    "ignore_staff",
+    "ignore_superuser",
+    "ignore_ip_addresses",
+    "ignore_ip_networks",
+    "trusted_proxies",
+    "ignore_urls",
+    "ignore_tests",
+    "logout_authenticated_user",
+    "logout_staff_user",
+    "logout_superuser",
+    "redirect_url",
+    "response_type",
+    "template",
+    "status_code",
+    "retry_after",
+    "session_user_key",
+];
+
+/// Text of every kind the settings hold, valid or not.
+fn setting_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        select(vec![
+            "memory",
+            "redis",
+            "local_file",
+            "auto",
+            "json",
+            "html",
+            "503.html",
+            "errors/503.html",
+            "/maintenance/",
+            "https://example.com/down?x=1",
+            "//host/path",
+            "relative/path",
+            "10.0.0.0/8",
+            "::1",
+            "::ffff:10.0.0.0/104",
+            "300.1.1.1",
+            "^/health$",
+            "/api/(",
+            "(?x)#",
+            "\\",
+            "",
+        ])
+        .prop_map(str::to_owned),
+        "[-a-z0-9/.:?#\\[\\]()*+^$|\\\\{}, ]{0,24}",
+    ]
+}
+
+/// Any TOML value: of any type, with text of every kind.
+fn any_setting_value() -> BoxedStrategy<toml::Value> {
+    let scalar = prop_oneof![
+        any::<bool>().prop_map(toml::Value::Boolean),
+        any::<i64>().prop_map(toml::Value::Integer),
+        (-1..70_000i64).prop_map(toml::Value::Integer),
+        any::<f64>().prop_map(toml::Value::Float),
+        setting_text().prop_map(toml::Value::String),
+    ];
+    prop_oneof![
+        4 => scalar.clone(),
+        3 => vec(setting_text().prop_map(toml::Value::String), 0..4).prop_map(toml::Value::Array),
+        1 => vec(scalar.clone(), 0..3).prop_map(toml::Value::Array),
+        1 => btree_map("[a-z_]{1,8}", scalar, 0..2)
+            .prop_map(|m| toml::Value::Table(m.into_iter().collect())),
+    ]
+    .boxed()
+}
+
+/// A value for `key`: mostly of the key's type with arbitrary content, so
+/// that most tables reach [`MaintenanceMode::new`], sometimes anything.
+fn setting_value(key: &'static str) -> BoxedStrategy<toml::Value> {
+    use toml::Value;
+    let text = || setting_text().prop_map(Value::String);
+    let typed = match key {
+        "state_backend" => prop_oneof![
+            3 => select(vec!["memory", "redis", "local_file"]).prop_map(|v| Value::String(v.into())),
+            1 => text(),
+        ]
+        .boxed(),
+        "response_type" => prop_oneof![
+            3 => select(vec!["auto", "json", "html"]).prop_map(|v| Value::String(v.into())),
+            1 => text(),
+        ]
+        .boxed(),
+        "state_file_path" | "redis_url" | "redis_key_prefix" | "admin_url" | "redirect_url"
+        | "template" | "session_user_key" => text().boxed(),
+        "redis_resync_seconds" => prop_oneof![
+            any::<f64>().prop_map(Value::Float),
+            (0.0..100.0f64).prop_map(Value::Float),
+            (-5..100i64).prop_map(Value::Integer),
+        ]
+        .boxed(),
+        "status_code" => prop_oneof![
+            3 => (0..1100i64).prop_map(Value::Integer),
+            1 => any::<i64>().prop_map(Value::Integer),
+        ]
+        .boxed(),
+        "retry_after" => prop_oneof![
+            (-10..100_000i64).prop_map(Value::Integer),
+            any::<i64>().prop_map(Value::Integer),
+        ]
+        .boxed(),
+        "ignore_ip_addresses" | "ignore_ip_networks" | "trusted_proxies" | "ignore_urls" => {
+            vec(text(), 0..4).prop_map(Value::Array).boxed()
+        }
+        _ => any::<bool>().prop_map(Value::Boolean).boxed(),
+    };
+    prop_oneof![6 => typed, 1 => any_setting_value()].boxed()
+}
+
+/// A table of known keys, each with a value from [`setting_value`].
+fn settings_table() -> impl Strategy<Value = BTreeMap<String, toml::Value>> {
+    proptest::sample::subsequence(SETTINGS_KEYS.to_vec(), 0..8)
+        .prop_flat_map(|keys| {
+            keys.into_iter()
+                .map(|key| (Just(key.to_owned()), setting_value(key)))
+                .collect::<Vec<_>>()
+        })
+        .prop_map(|pairs| pairs.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(config(160))]
+
+    /// Generated tables of known keys: the settings parse or the error names
+    /// the key at fault; parsed settings build a handle (memory backend) or
+    /// the error names a key that was set. Never a panic.
+    #[test]
+    fn settings_never_panic_and_errors_name_a_key(
+        table in settings_table(),
+    ) {
+        // One `key = value` line per key, values inline, as people write them.
+        // (Written as `[key]` sections, a table given to an enum key gets
+        // toml's error without the key's line: that is toml's, not ours.)
+        let text: String = table.iter().map(|(key, value)| format!("{key} = {value}\n")).collect();
+        let names_a_set_key = |message: &str| table.keys().any(|key| message.contains(key.as_str()));
+        match toml::from_str::<MaintenanceSettings>(&text) {
+            Err(error) => {
+                let message = error.to_string();
+                prop_assert!(names_a_set_key(&message), "{}\nfrom:\n{}", message, text);
+            }
+            Ok(settings) => {
+                let settings = settings.state_backend(StateBackendKind::Memory);
+                if let Err(error) = MaintenanceMode::new(settings) {
+                    let message = error.to_string();
+                    prop_assert!(
+                        table.keys().any(|key| key != "state_backend"
+                            && message.contains(&format!("`{key}`"))),
+                        "{}\nfrom:\n{}", message, text
+                    );
+                }
+            }
+        }
+    }
+}
