@@ -11,6 +11,8 @@
 //!   (a small HTML page), `/legacy/` (`#[maintenance_on]`), `/login-superuser`
 //!   (stores a superuser in the session) and the toggle routes.
 //!
+//! [`soak`] is the soak run of `bench/run --only soak` (not a figure).
+//!
 //! See `BENCHMARKS.md` and `bench/run`.
 
 use std::{
@@ -35,6 +37,8 @@ use actix_web::{
     web::{self, Bytes},
 };
 use maint_actix::{MaintenanceMode, MaintenanceSettings, MaintenanceUser, StateBackendKind};
+
+pub mod soak;
 
 /// `ignore_urls` of the benchmark app (anchored at the start by maint, as by Django).
 pub const IGNORE_URLS: [&str; 5] = [

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! bench-driver --bin-dir target/release --workdir TMP --out target/bench-report.md
-//!              [--quick] [--only fig1,fig2,fig3,fig4,fig5,criterion,instructions]
-//!              [--pairs 7] [--duration 3] [--connections 32] [--toggles 100]
+//!              [--quick] [--only fig1,fig2,fig3,fig4,fig5,criterion,instructions,soak]
+//!              [--pairs 7] [--duration 3] [--connections 32] [--toggles 100] [--seconds 600]
 //!              [--wrk wrk] [--redis-server redis-server] [--django-venv DIR --django-project DIR]
 //!              [--criterion-dir target/criterion] [--command "bench/run ..."]
 //! ```
@@ -16,6 +16,9 @@
 //! Every wait is bounded; every process started here is stopped on the way
 //! out (and `bench/run` kills its process group as a backstop). Traffic goes
 //! to 127.0.0.1 only.
+//!
+//! `soak` (`maint_bench::soak`) is not a figure and runs only when `--only`
+//! names it; the driver then exits non-zero when the soak run fails.
 
 use std::{
     collections::BTreeMap,
@@ -59,7 +62,8 @@ struct Cli {
     /// Fewer and shorter pairs: a trial run.
     #[arg(long)]
     quick: bool,
-    /// Comma-separated sections: fig1,fig2,fig3,fig4,fig5,criterion,instructions (default: all).
+    /// Comma-separated sections: fig1,fig2,fig3,fig4,fig5,criterion,instructions (default: all),
+    /// and soak (only when named).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// A/B pairs per figure (default 7, 3 with --quick).
@@ -74,6 +78,9 @@ struct Cli {
     /// `maintenance_mode on` commands per propagation figure (default 100, 20 with --quick).
     #[arg(long)]
     toggles: Option<usize>,
+    /// Seconds of the soak run, warm-up included.
+    #[arg(long, default_value_t = 600)]
+    seconds: u64,
     /// Iterations per hot-path run under valgrind (default 2000).
     #[arg(long, default_value_t = 2000)]
     iterations: usize,
@@ -99,7 +106,11 @@ struct Cli {
 
 impl Cli {
     fn wants(&self, section: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|s| s == section)
+        self.only.is_empty() || self.names(section)
+    }
+    /// Sections outside the default set (soak) run only when named.
+    fn names(&self, section: &str) -> bool {
+        self.only.iter().any(|s| s == section)
     }
     fn pairs(&self) -> usize {
         self.pairs.unwrap_or(if self.quick { 3 } else { 7 })
@@ -127,15 +138,28 @@ fn run(cli: &Cli) -> Result<(), String> {
     fs::create_dir_all(&cli.workdir).map_err(|e| format!("{}: {e}", cli.workdir.display()))?;
     let mut report = Report::new(cli);
     let pin = Pinning::detect();
-    report.line(&format!("- CPU pinning: {}", pin.describe()));
-    report.line(&format!(
-        "- load generator: `{}` (`{}`), {} connection(s), 1 thread, {} s per run, {} A/B pairs per figure, A and B alternating (AB, BA, ...)",
-        cli.wrk,
-        tool_version(&cli.wrk, &["-v"]),
-        cli.connections,
-        cli.duration(),
-        cli.pairs()
-    ));
+    if [
+        "fig1",
+        "fig2",
+        "fig3",
+        "fig4",
+        "fig5",
+        "criterion",
+        "instructions",
+    ]
+    .iter()
+    .any(|section| cli.wants(section))
+    {
+        report.line(&format!("- CPU pinning: {}", pin.describe()));
+        report.line(&format!(
+            "- load generator: `{}` (`{}`), {} connection(s), 1 thread, {} s per run, {} A/B pairs per figure, A and B alternating (AB, BA, ...)",
+            cli.wrk,
+            tool_version(&cli.wrk, &["-v"]),
+            cli.connections,
+            cli.duration(),
+            cli.pairs()
+        ));
+    }
     report.line("");
 
     let load = LoadBench { cli, pin: &pin };
@@ -154,7 +178,57 @@ fn run(cli: &Cli) -> Result<(), String> {
     if cli.wants("instructions") {
         instructions(cli, &mut report)?;
     }
-    report.finish(cli)
+    let soak_passed = if cli.names("soak") {
+        soak(cli, &mut report)?
+    } else {
+        true
+    };
+    report.finish(cli)?;
+    if soak_passed {
+        Ok(())
+    } else {
+        Err("the soak run failed (see the table above)".to_owned())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Soak (maint_bench::soak)
+
+/// Runs the soak and writes its section; whether it passed.
+fn soak(cli: &Cli, report: &mut Report) -> Result<bool, String> {
+    let options = maint_bench::soak::Options::new(
+        cli.bin_dir.join("example-site"),
+        &cli.redis_server,
+        cli.workdir.clone(),
+        cli.seconds,
+    );
+    report.line("## Soak: hostile traffic while maintenance toggles and Redis dies");
+    report.line("");
+    report.line(&format!(
+        "The release `example-site` on a Redis of its own (`state_backend = \"redis\"`); {} clients \
+         send requests with random methods, paths, cookies, `Accept`, `X-Forwarded-For` and \
+         `Forwarded`; `maintenance_mode on|off` every {} s; Redis `SIGKILL`ed and restarted every \
+         ~{} s. A `503` with `Retry-After` is the maintenance page; any other `5xx` is an error; no \
+         answer within {} s is a hung request.",
+        options.clients,
+        options.toggle_every.as_secs(),
+        options.redis_kill_every.as_secs(),
+        options.hang_timeout.as_secs()
+    ));
+    report.line("");
+    let outcome = maint_bench::soak::run(&options)?;
+    for line in outcome.report_lines(&options) {
+        report.line(&line);
+    }
+    report.line("");
+    report.line(&format!(
+        "Result: **{}**. Reproduce: `bench/run --only soak --seconds {}` (site log: `{}`, removed with the work directory).",
+        if outcome.passed() { "passed" } else { "FAILED" },
+        cli.seconds,
+        outcome.site_log.display()
+    ));
+    report.line("");
+    Ok(outcome.passed())
 }
 
 // ---------------------------------------------------------------------------
