@@ -6,7 +6,7 @@
 //! template name) happens once, when a [`MaintenanceMode`](crate::MaintenanceMode)
 //! is built from it.
 
-use std::path::PathBuf;
+use std::{fmt, path::PathBuf};
 
 use regex::RegexSet;
 use serde::{Deserialize, Serialize};
@@ -66,7 +66,7 @@ pub enum ResponseType {
 ///     .response_type(ResponseType::Auto);
 /// assert_eq!(settings.status_code, 503);
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MaintenanceSettings {
     /// `MAINTENANCE_MODE`: when set, fixes the state and overrides the backend;
@@ -114,9 +114,11 @@ pub struct MaintenanceSettings {
     pub ignore_tests: bool,
     /// `MAINTENANCE_MODE_LOGOUT_AUTHENTICATED_USER`.
     pub logout_authenticated_user: bool,
-    /// `MAINTENANCE_MODE_LOGOUT_STAFF_USER`: overrides the above for staff.
+    /// `MAINTENANCE_MODE_LOGOUT_STAFF_USER`: overrides the above for staff who
+    /// are not superusers.
     pub logout_staff_user: Option<bool>,
-    /// `MAINTENANCE_MODE_LOGOUT_SUPERUSER`: overrides the above for superusers.
+    /// `MAINTENANCE_MODE_LOGOUT_SUPERUSER`: overrides `logout_authenticated_user`
+    /// for superusers (staff or not).
     pub logout_superuser: Option<bool>,
     /// `MAINTENANCE_MODE_REDIRECT_URL`: answer with a redirect there instead of a page.
     pub redirect_url: Option<String>,
@@ -130,6 +132,49 @@ pub struct MaintenanceSettings {
     pub retry_after: u64,
     /// Session key under which the [`MaintenanceUser`](crate::MaintenanceUser) is stored.
     pub session_user_key: String,
+}
+
+/// Every setting, with the password of `redis_url` hidden: settings end up in
+/// logs and error reports.
+impl fmt::Debug for MaintenanceSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MaintenanceSettings")
+            .field("mode", &self.mode)
+            .field("state_backend", &self.state_backend)
+            .field("state_file_path", &self.state_file_path)
+            .field(
+                "redis_url",
+                &crate::backend::redact::redacted(&self.redis_url),
+            )
+            .field("redis_key_prefix", &self.redis_key_prefix)
+            .field("redis_resync_seconds", &self.redis_resync_seconds)
+            .field("redis_keep_last_state", &self.redis_keep_last_state)
+            .field(
+                "state_backend_fallback_value",
+                &self.state_backend_fallback_value,
+            )
+            .field("ignore_admin_site", &self.ignore_admin_site)
+            .field("admin_url", &self.admin_url)
+            .field("ignore_anonymous_user", &self.ignore_anonymous_user)
+            .field("ignore_authenticated_user", &self.ignore_authenticated_user)
+            .field("ignore_staff", &self.ignore_staff)
+            .field("ignore_superuser", &self.ignore_superuser)
+            .field("ignore_ip_addresses", &self.ignore_ip_addresses)
+            .field("ignore_ip_networks", &self.ignore_ip_networks)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("ignore_urls", &self.ignore_urls)
+            .field("ignore_tests", &self.ignore_tests)
+            .field("logout_authenticated_user", &self.logout_authenticated_user)
+            .field("logout_staff_user", &self.logout_staff_user)
+            .field("logout_superuser", &self.logout_superuser)
+            .field("redirect_url", &self.redirect_url)
+            .field("response_type", &self.response_type)
+            .field("template", &self.template)
+            .field("status_code", &self.status_code)
+            .field("retry_after", &self.retry_after)
+            .field("session_user_key", &self.session_user_key)
+            .finish()
+    }
 }
 
 /// The session key used when `session_user_key` is not set.
@@ -376,6 +421,16 @@ pub(crate) fn compile_anchored(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_the_redis_password() {
+        let settings =
+            MaintenanceSettings::default().redis_url("redis://user:secret@127.0.0.1:99999");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("127.0.0.1:99999"), "{shown}");
+        assert!(shown.contains("session_user_key"), "{shown}");
+    }
 
     #[test]
     fn defaults_follow_the_contract() {
