@@ -11,7 +11,9 @@
 //!   (a small HTML page), `/legacy/` (`#[maintenance_on]`), `/login-superuser`
 //!   (stores a superuser in the session) and the toggle routes.
 //!
-//! [`soak`] is the soak run of `bench/run --only soak` (not a figure).
+//! Only the app lives here: what measures it (`bench-driver`, the soak run)
+//! is in `src/bin/bench-driver/`, so that changing the driver never changes
+//! how this crate, the code the figures measure, is compiled.
 //!
 //! See `BENCHMARKS.md` and `bench/run`.
 
@@ -36,9 +38,9 @@ use actix_web::{
     test::{TestRequest, init_service},
     web::{self, Bytes},
 };
-use maint_actix::{MaintenanceMode, MaintenanceSettings, MaintenanceUser, StateBackendKind};
-
-pub mod soak;
+use maint_actix::{
+    MaintenanceMode, MaintenanceSettings, MaintenanceUser, settings::StateBackendKind,
+};
 
 /// `ignore_urls` of the benchmark app (anchored at the start by maint, as by Django).
 pub const IGNORE_URLS: [&str; 5] = [

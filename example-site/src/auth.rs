@@ -21,11 +21,11 @@ fn authenticate(username: &str, password: &str) -> Option<MaintenanceUser> {
     DEMO_USERS
         .iter()
         .find(|(name, secret, ..)| *name == username && *secret == password)
-        .map(|&(name, _, staff, superuser)| MaintenanceUser {
-            is_authenticated: true,
-            is_staff: staff,
-            is_superuser: superuser,
-            name: Some(name.to_owned()),
+        .map(|&(name, _, staff, superuser)| {
+            let mut user = MaintenanceUser::authenticated(name);
+            user.is_staff = staff;
+            user.is_superuser = superuser;
+            user
         })
 }
 

@@ -11,11 +11,13 @@ use crate::{
     backend::StateBackend,
     client_ip::TrustedProxies,
     decision::{Exemptions, RedirectTarget},
-    handle::{ClientIpHook, MaintenanceMode, Parts, UserHook, backend_from_settings},
+    facts::{ClientIpHook, FactSources, UserHook},
+    handle::{Inner, MaintenanceMode},
     response::{ContextHook, Responder, ResponderParts, ResponseTypeHook},
     settings::{
         MaintenanceSettings, ResponseType, SettingsError, StateBackendKind, compile_anchored,
     },
+    store::StateStore,
     user::MaintenanceUser,
 };
 
@@ -24,7 +26,7 @@ use crate::{
 ///
 /// ```
 /// use actix_web::HttpRequest;
-/// use maint_actix::{MaintenanceMode, MaintenanceSettings, MaintenanceUser, StateBackendKind};
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, MaintenanceUser, settings::StateBackendKind};
 ///
 /// let maint = MaintenanceMode::builder(
 ///     MaintenanceSettings::default()
@@ -139,7 +141,7 @@ impl MaintenanceModeBuilder {
     }
 
     /// Says whether tests are running, for `ignore_tests`, instead of the
-    /// `MAINT_TESTING` environment variable (see [`crate::running_tests`]).
+    /// `MAINT_TESTING` environment variable (see [`crate::testing::running_tests`]).
     pub fn running_tests(mut self, running: bool) -> Self {
         self.running_tests = Some(running);
         self
@@ -149,7 +151,9 @@ impl MaintenanceModeBuilder {
     /// watching it. Every error names the setting at fault.
     pub fn build(self) -> Result<MaintenanceMode, SettingsError> {
         let settings = self.settings;
-        let running_tests = self.running_tests.unwrap_or_else(crate::running_tests);
+        let running_tests = self
+            .running_tests
+            .unwrap_or_else(crate::testing::running_tests);
         let exemptions = exemptions(&settings, running_tests)?;
         let trusted_proxies =
             TrustedProxies::parse(&settings.trusted_proxies).map_err(|value| {
@@ -171,16 +175,25 @@ impl MaintenanceModeBuilder {
             Some(backend) => backend,
             None => {
                 warn_if_state_directory_is_missing(&settings);
-                backend_from_settings(&settings)?
+                crate::backend::from_settings(&settings)?
             }
         };
-        Ok(MaintenanceMode::start(Parts {
-            settings,
+        let store = StateStore::start(
             backend,
-            exemptions,
-            trusted_proxies,
-            client_ip_hook: self.client_ip_hook,
+            settings.mode,
+            settings.state_backend_fallback_value,
+        );
+        let facts = FactSources {
+            session_user_key: settings.session_user_key.clone(),
             user_hook: self.user_hook,
+            client_ip_hook: self.client_ip_hook,
+            trusted_proxies,
+        };
+        Ok(MaintenanceMode::from_inner(Inner {
+            settings,
+            store,
+            exemptions,
+            facts,
             responder,
         }))
     }

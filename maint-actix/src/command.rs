@@ -67,7 +67,7 @@
 //! use maint_actix::command::MaintenanceModeCommand;
 //! // Or depend on clap (with `derive`) directly.
 //! use maint_actix::command::clap::{self, Parser, Subcommand};
-//! use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+//! use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind};
 //!
 //! #[derive(Parser)]
 //! struct Cli {
@@ -119,7 +119,7 @@ use crate::{
 /// It can also be built directly:
 ///
 /// ```
-/// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind};
 /// use maint_actix::command::MaintenanceModeCommand;
 ///
 /// let maint = MaintenanceMode::new(
@@ -246,7 +246,7 @@ impl MaintenanceModeCommand {
     /// async task. See the [module docs](self) for the behaviour.
     ///
     /// ```
-    /// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+    /// use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind};
     /// use maint_actix::command::{CommandError, MaintenanceModeCommand};
     ///
     /// let maint = MaintenanceMode::new(

@@ -6,7 +6,7 @@
 //! schedule included. Nested guards restore in reverse order of creation.
 //!
 //! ```
-//! use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+//! use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind};
 //!
 //! let maint = MaintenanceMode::new(
 //!     MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
@@ -123,7 +123,7 @@ impl MaintenanceMode {
     /// (the decorator form of Django's `maintenance_mode_on`).
     ///
     /// ```
-    /// # use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+    /// # use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind};
     /// # let maint = MaintenanceMode::new(
     /// #     MaintenanceSettings::default().state_backend(StateBackendKind::Memory)).unwrap();
     /// let seen = maint.with_maintenance_on(|| maint.is_on()).unwrap();
@@ -147,21 +147,21 @@ impl MaintenanceMode {
 }
 
 /// [`MaintenanceMode::maintenance_on`] over the process-wide default handle.
-pub fn maintenance_on() -> Result<MaintenanceGuard, crate::GlobalError> {
-    Ok(crate::default_handle()?.maintenance_on()?)
+pub fn maintenance_on() -> Result<MaintenanceGuard, crate::global::GlobalError> {
+    Ok(crate::global::default_handle()?.maintenance_on()?)
 }
 
 /// [`MaintenanceMode::maintenance_off`] over the process-wide default handle.
-pub fn maintenance_off() -> Result<MaintenanceGuard, crate::GlobalError> {
-    Ok(crate::default_handle()?.maintenance_off()?)
+pub fn maintenance_off() -> Result<MaintenanceGuard, crate::global::GlobalError> {
+    Ok(crate::global::default_handle()?.maintenance_off()?)
 }
 
 /// [`MaintenanceMode::with_maintenance_on`] over the process-wide default handle.
-pub fn with_maintenance_on<T>(f: impl FnOnce() -> T) -> Result<T, crate::GlobalError> {
-    Ok(crate::default_handle()?.with_maintenance_on(f)?)
+pub fn with_maintenance_on<T>(f: impl FnOnce() -> T) -> Result<T, crate::global::GlobalError> {
+    Ok(crate::global::default_handle()?.with_maintenance_on(f)?)
 }
 
 /// [`MaintenanceMode::with_maintenance_off`] over the process-wide default handle.
-pub fn with_maintenance_off<T>(f: impl FnOnce() -> T) -> Result<T, crate::GlobalError> {
-    Ok(crate::default_handle()?.with_maintenance_off(f)?)
+pub fn with_maintenance_off<T>(f: impl FnOnce() -> T) -> Result<T, crate::global::GlobalError> {
+    Ok(crate::global::default_handle()?.with_maintenance_off(f)?)
 }

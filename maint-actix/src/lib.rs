@@ -11,12 +11,15 @@
 //!   same names (serde, with unknown keys refused).
 //! - [`MaintenanceMode`]: the cheap-to-clone handle: `is_on()`, `set(...)`,
 //!   `.middleware()`; handlers take it as an argument.
-//! - [`StateBackend`]: where the state lives ([`LocalFileBackend`] reads and
-//!   writes Django's state file, [`MemoryBackend`], or your own).
+//! - [`backend`]: where the state lives ([`backend::LocalFileBackend`] reads and
+//!   writes Django's state file, [`backend::MemoryBackend`], `RedisBackend`
+//!   (feature `redis`), or your own [`backend::StateBackend`]).
 //! - [`MaintenanceUser`] and [`user`]: the session user that `ignore_staff` and
 //!   friends look at.
-//! - Process-wide [`get_maintenance_mode`] / [`set_maintenance_mode`] for
-//!   Django-like use.
+//! - [`global`]: process-wide [`global::get_maintenance_mode`] /
+//!   [`global::set_maintenance_mode`] for Django-like use.
+//! - [`middleware`], [`response`]: the middleware's service and the maintenance
+//!   response ([`response::MaintenanceResponse`] marks it for loggers).
 //! - `#[maintenance_off]` / `#[maintenance_on]` on handlers (feature `macros`),
 //!   Django's `@force_maintenance_mode_off` / `_on`; [`marked`] marks routes
 //!   registered by hand.
@@ -24,13 +27,14 @@
 //! - [`routes`]: the superuser toggle routes, with a CSRF-protected confirmation page.
 //! - [`command`]: the `maintenance_mode on|off|status` command (feature `command`).
 //! - [`template`]: the Handlebars helper `{{#if (maintenance_mode)}}`.
-//! - `RedisBackend` (feature `redis`): one switch for many instances, with push updates.
+//! - [`settings`], [`state`], [`testing`]: the setting types, the state and its
+//!   schedule, the test-run switch of `ignore_tests`.
 //!
 //! # Example
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, test, web};
-//! use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+//! use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind};
 //!
 //! # actix_web::rt::System::new().block_on(async {
 //! let maint = MaintenanceMode::new(
@@ -65,51 +69,37 @@ mod client_ip;
 #[cfg(feature = "command")]
 pub mod command;
 mod decision;
-mod global;
+mod facts;
+pub mod global;
 pub mod guard;
 mod handle;
 pub mod marked;
-mod middleware;
-mod response;
+pub mod middleware;
+mod redact;
+pub mod response;
 pub mod routes;
 mod runtime;
 pub mod settings;
 pub mod state;
+mod store;
 pub mod template;
-mod testing;
+pub mod testing;
 pub mod user;
 
 #[cfg(test)]
 mod proptests;
 
-#[cfg(feature = "redis")]
-pub use backend::RedisBackend;
-pub use backend::{BackendError, LocalFileBackend, MemoryBackend, StateBackend};
 pub use builder::MaintenanceModeBuilder;
-pub use decision::Force;
-pub use global::{
-    GlobalError, default_handle, get_maintenance_mode, install, installed, set_maintenance_mode,
-    set_maintenance_state,
-};
-pub use guard::{
-    MaintenanceGuard, maintenance_off, maintenance_on, with_maintenance_off, with_maintenance_on,
-};
-pub use handle::{ClientIpHook, MaintenanceMode, StateError, UserHook};
-pub use middleware::{
-    MaintenanceFuture, MaintenanceMiddleware, MaintenanceService, TOGGLE_OFF_ROUTE_NAME,
-};
-pub use response::{
-    ContextHook, DEFAULT_TEMPLATE, DEFAULT_TEMPLATE_NAME, MaintenanceResponse, ResponseTypeHook,
-};
-pub use settings::{MaintenanceSettings, ResponseType, SettingsError, StateBackendKind};
-pub use state::{MaintenanceState, Schedule, ScheduleError};
-pub use testing::{TESTING_ENV_VAR, running_tests};
-pub use user::MaintenanceUser;
-
+pub use handle::{MaintenanceMode, StateError};
 #[cfg(feature = "macros")]
 pub use maint_macros::{maintenance_off, maintenance_on};
+pub use middleware::MaintenanceMiddleware;
+pub use settings::{MaintenanceSettings, SettingsError};
+pub use state::MaintenanceState;
+pub use user::MaintenanceUser;
 
-/// What the handler attributes expand to; not a public API.
+/// What the handler attributes expand to; not a public API: items with no
+/// logic of their own.
 #[doc(hidden)]
 pub mod __private {
     pub use actix_web::{
@@ -117,39 +107,7 @@ pub mod __private {
         dev::{AppService, HttpServiceFactory},
     };
 
-    use crate::{Force, MaintenanceMode};
-
-    /// Registers the marker routes of a handler marked above its route macros:
-    /// each `(pattern, methods)` of its routes.
-    pub fn register_markers(config: &mut AppService, force: Force, routes: &[(&str, &[&str])]) {
-        for (pattern, methods) in routes {
-            let mut marked = match force {
-                Force::Off => crate::marked::off(*pattern),
-                Force::On => crate::marked::on(*pattern),
-            };
-            for method in *methods {
-                // The route macro has already refused a method that is not a token.
-                if let Ok(method) = actix_web::http::Method::from_bytes(method.as_bytes()) {
-                    marked = marked.method(method);
-                }
-            }
-            marked.register(config);
-        }
-    }
-
-    /// The whole of a `#[maintenance_on]` handler.
-    pub fn forced_on_response(req: &HttpRequest) -> HttpResponse {
-        match MaintenanceMode::for_request(req) {
-            Some(handle) => handle.maintenance_response(req),
-            // No app data and nothing installed: Django's decorator uses the
-            // default settings, and so does this.
-            None => match crate::default_handle() {
-                Ok(handle) => handle.maintenance_response(req),
-                Err(error) => {
-                    tracing::error!(%error, "no maintenance handle for a #[maintenance_on] handler");
-                    HttpResponse::ServiceUnavailable().body("Down for maintenance")
-                }
-            },
-        }
-    }
+    pub use crate::{
+        global::maintenance_response_for as forced_on_response, marked::register_markers,
+    };
 }

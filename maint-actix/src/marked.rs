@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, http::Method, test, web};
-//! use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind, marked};
+//! use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind, marked};
 //!
 //! async fn ping() -> HttpResponse {
 //!     HttpResponse::Ok().body("pong")
@@ -60,7 +60,7 @@ use actix_web::{
     web,
 };
 
-use crate::decision::Force;
+pub use crate::decision::Force;
 
 /// Path segment of marker routes.
 const MARKER_SEGMENT: &str = "__maint__";
@@ -77,15 +77,6 @@ static ANY_MARKED: AtomicBool = AtomicBool::new(false);
 /// the [module docs](self) for an example.
 pub fn off(pattern: impl Into<String>) -> MarkedRoute {
     MarkedRoute::new(Force::Off, pattern.into())
-}
-
-/// The marker of a route whose handler is marked `#[maintenance_on]` above its
-/// route macros. Not public: such a handler answers for itself whether or not
-/// maintenance is on, so the marker only lets the middleware decide before
-/// side effects during maintenance; a route registered by hand has no such
-/// handler, so it uses the attribute instead.
-pub(crate) fn on(pattern: impl Into<String>) -> MarkedRoute {
-    MarkedRoute::new(Force::On, pattern.into())
 }
 
 /// The marking of a route registered by hand; created by [`off`] and
@@ -141,6 +132,22 @@ impl HttpServiceFactory for MarkedRoute {
                 .register(config);
         }
         ANY_MARKED.store(true, Ordering::Release);
+    }
+}
+
+/// Registers the marker routes of a handler marked above its route macros:
+/// each `(pattern, methods)` of its routes (called by the attributes' expansion).
+#[doc(hidden)]
+pub fn register_markers(config: &mut AppService, force: Force, routes: &[(&str, &[&str])]) {
+    for (pattern, methods) in routes {
+        let mut marked = MarkedRoute::new(force, (*pattern).to_owned());
+        for method in *methods {
+            // The route macro has already refused a method that is not a token.
+            if let Ok(method) = Method::from_bytes(method.as_bytes()) {
+                marked = marked.method(method);
+            }
+        }
+        marked.register(config);
     }
 }
 

@@ -7,23 +7,14 @@ use std::{
     task::{Context, Poll},
 };
 
-use actix_session::SessionExt;
 use actix_web::{
-    Error, HttpRequest,
+    Error,
     body::{EitherBody, MessageBody},
     dev::{Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready},
 };
 use pin_project_lite::pin_project;
 
-use crate::{
-    decision::{ClientIp, RequestFacts},
-    handle::{Inner, MaintenanceMode},
-    marked::MarkerCache,
-    user::{self, MaintenanceUser},
-};
-
-/// Name of the toggle-off route; a request for it is always served (decision step 3).
-pub const TOGGLE_OFF_ROUTE_NAME: &str = "maintenance_mode_off";
+use crate::{handle::MaintenanceMode, marked::MarkerCache};
 
 /// The middleware factory; create it with [`MaintenanceMode::middleware`].
 ///
@@ -33,7 +24,7 @@ pub const TOGGLE_OFF_ROUTE_NAME: &str = "maintenance_mode_off";
 /// ```
 /// use actix_session::{SessionMiddleware, storage::CookieSessionStore};
 /// use actix_web::{App, cookie::Key, web, HttpResponse};
-/// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind};
 ///
 /// let maint = MaintenanceMode::new(
 ///     MaintenanceSettings::default().state_backend(StateBackendKind::Memory).ignore_staff(true),
@@ -102,23 +93,7 @@ where
     forward_ready!(service);
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        let inner = &*self.handle.inner;
-        let snapshot = inner.snapshot.load();
-        let active = snapshot.state.is_active();
-        // While maintenance is off a `#[maintenance_on]` handler answers for
-        // itself, so the marking only needs looking up when maintenance is on.
-        let force = if active {
-            self.markers.force_for(req.request())
-        } else {
-            None
-        };
-        let need = inner.exemptions.need_maintenance_response(
-            force,
-            || active,
-            &mut ActixFacts::new(req.request(), inner),
-        );
-        if need {
-            let res = inner.responder.respond(req.request(), &snapshot);
+        if let Some(res) = self.handle.answer(req.request(), &self.markers) {
             return MaintenanceFuture::Answered {
                 res: Some(req.into_response(res)),
             };
@@ -158,45 +133,5 @@ where
                 .expect("MaintenanceFuture polled after completion")
                 .map_into_right_body())),
         }
-    }
-}
-
-/// What the decision reads of an actix-web request, computed only when asked.
-struct ActixFacts<'a> {
-    req: &'a HttpRequest,
-    inner: &'a Inner,
-}
-
-impl<'a> ActixFacts<'a> {
-    fn new(req: &'a HttpRequest, inner: &'a Inner) -> Self {
-        Self { req, inner }
-    }
-}
-
-impl RequestFacts for ActixFacts<'_> {
-    fn path(&self) -> &str {
-        // The path the router matches (percent-decoded where actix-web decodes).
-        self.req.match_info().as_str()
-    }
-
-    fn is_toggle_off_route(&self) -> bool {
-        self.req.match_name() == Some(TOGGLE_OFF_ROUTE_NAME)
-    }
-
-    fn user(&mut self) -> Option<MaintenanceUser> {
-        Some(self.inner.user_of(self.req))
-    }
-
-    fn logout(&mut self) {
-        user::logout(&self.req.get_session());
-    }
-
-    fn client_ip(&mut self) -> Option<ClientIp> {
-        if let Some(hook) = &self.inner.client_ip_hook {
-            return hook(self.req).map(ClientIp::Text);
-        }
-        let peer = self.req.peer_addr().map(|addr| addr.ip());
-        crate::client_ip::resolve_client_ip(peer, self.req.headers(), &self.inner.trusted_proxies)
-            .map(ClientIp::Addr)
     }
 }

@@ -33,10 +33,11 @@ use proptest::{
 };
 
 use crate::{
-    MaintenanceMode, MaintenanceResponse, MaintenanceSettings, MaintenanceState, ResponseType,
-    Schedule, StateBackendKind,
+    MaintenanceMode, MaintenanceSettings, MaintenanceState,
     client_ip::{TrustedProxies, resolve_client_ip},
-    state::parse_iso8601,
+    response::MaintenanceResponse,
+    settings::{ResponseType, StateBackendKind},
+    state::{Schedule, parse_iso8601},
 };
 
 /// The runner configuration: `cases` unless `PROPTEST_CASES` says otherwise,

@@ -1,6 +1,6 @@
 //! The maintenance response: a redirect, a Handlebars page, or JSON.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::{
     HttpRequest, HttpResponse,
@@ -12,12 +12,12 @@ use actix_web::{
 };
 use handlebars::Handlebars;
 use jiff::Timestamp;
-use once_cell::sync::OnceCell;
+
 use serde_json::{Map, Value};
 
 use crate::{
-    handle::Snapshot,
     settings::{MaintenanceSettings, ResponseType, SettingsError},
+    state::MaintenanceState,
 };
 
 /// Name under which the crate's default page is registered.
@@ -42,7 +42,7 @@ const NEVER_CACHE: HeaderValue =
 ///
 /// ```
 /// use actix_web::HttpResponse;
-/// use maint_actix::MaintenanceResponse;
+/// use maint_actix::response::MaintenanceResponse;
 ///
 /// let res = HttpResponse::Ok().finish();
 /// assert!(!MaintenanceResponse::is(&res));
@@ -67,8 +67,8 @@ pub type ResponseTypeHook = Arc<dyn Fn(&HttpRequest) -> ResponseType + Send + Sy
 /// static page is rendered once and reused until the state changes.
 #[derive(Debug, Default)]
 pub(crate) struct RenderedBodies {
-    html: OnceCell<Bytes>,
-    json: OnceCell<Bytes>,
+    html: OnceLock<Bytes>,
+    json: OnceLock<Bytes>,
 }
 
 /// Builds maintenance responses; everything that does not depend on the request is prepared here.
@@ -138,18 +138,23 @@ impl Responder {
         &self.templates
     }
 
-    /// The maintenance response for `req` in the state of `snapshot`.
-    pub(crate) fn respond(&self, req: &HttpRequest, snapshot: &Snapshot) -> HttpResponse {
+    /// The maintenance response for `req` in `state`, reusing `bodies` rendered for it.
+    pub(crate) fn respond(
+        &self,
+        req: &HttpRequest,
+        state: &MaintenanceState,
+        bodies: &RenderedBodies,
+    ) -> HttpResponse {
         let mut res = match &self.redirect {
             Some(location) => HttpResponse::Found()
                 .insert_header((header::LOCATION, location.clone()))
                 .finish(),
-            None => self.page(req, snapshot),
+            None => self.page(req, state, bodies),
         };
         let headers = res.headers_mut();
         headers.insert(header::CACHE_CONTROL, NEVER_CACHE);
         if self.redirect.is_none()
-            && let Some(retry_after) = self.retry_after_header(snapshot)
+            && let Some(retry_after) = self.retry_after_header(state)
         {
             headers.insert(header::RETRY_AFTER, retry_after);
         }
@@ -165,16 +170,21 @@ impl Responder {
 
     /// `Retry-After`: the configured value, prepared once, or the seconds left
     /// until a schedule's end; `None` when `retry_after` is 0.
-    fn retry_after_header(&self, snapshot: &Snapshot) -> Option<HeaderValue> {
+    fn retry_after_header(&self, state: &MaintenanceState) -> Option<HeaderValue> {
         let configured = self.retry_after.as_ref()?;
-        let end = snapshot.state.schedule().and_then(|schedule| schedule.end);
+        let end = state.schedule().and_then(|schedule| schedule.end);
         match end.and_then(|end| seconds_until(end, Timestamp::now())) {
             Some(seconds) => Some(HeaderValue::from(seconds)),
             None => Some(configured.clone()),
         }
     }
 
-    fn page(&self, req: &HttpRequest, snapshot: &Snapshot) -> HttpResponse {
+    fn page(
+        &self,
+        req: &HttpRequest,
+        state: &MaintenanceState,
+        bodies: &RenderedBodies,
+    ) -> HttpResponse {
         let json = match self.response_type_hook.as_ref().map(|hook| hook(req)) {
             Some(ResponseType::Json) => true,
             Some(ResponseType::Html) => false,
@@ -186,34 +196,42 @@ impl Responder {
             },
         };
         let (content_type, body) = if json {
-            (JSON, self.json_body(req, snapshot))
+            (JSON, self.json_body(req, state, bodies))
         } else {
-            (HTML, self.html_body(req, snapshot))
+            (HTML, self.html_body(req, state, bodies))
         };
         HttpResponse::build(self.status)
             .content_type(content_type)
             .body(body)
     }
 
-    fn html_body(&self, req: &HttpRequest, snapshot: &Snapshot) -> Bytes {
+    fn html_body(
+        &self,
+        req: &HttpRequest,
+        state: &MaintenanceState,
+        bodies: &RenderedBodies,
+    ) -> Bytes {
         match &self.context_hook {
-            None => snapshot
-                .rendered
+            None => bodies
                 .html
-                .get_or_init(|| self.render_html(&self.context_for(snapshot, None)))
+                .get_or_init(|| self.render_html(&self.context_for(state, None)))
                 .clone(),
-            Some(_) => self.render_html(&self.context_for(snapshot, Some(req))),
+            Some(_) => self.render_html(&self.context_for(state, Some(req))),
         }
     }
 
-    fn json_body(&self, req: &HttpRequest, snapshot: &Snapshot) -> Bytes {
+    fn json_body(
+        &self,
+        req: &HttpRequest,
+        state: &MaintenanceState,
+        bodies: &RenderedBodies,
+    ) -> Bytes {
         match &self.context_hook {
-            None => snapshot
-                .rendered
+            None => bodies
                 .json
-                .get_or_init(|| render_json(&self.context_for(snapshot, None)))
+                .get_or_init(|| render_json(&self.context_for(state, None)))
                 .clone(),
-            Some(_) => render_json(&self.context_for(snapshot, Some(req))),
+            Some(_) => render_json(&self.context_for(state, Some(req))),
         }
     }
 
@@ -228,14 +246,18 @@ impl Responder {
     }
 
     /// The static context, the hook's, then what maint knows of the state.
-    fn context_for(&self, snapshot: &Snapshot, req: Option<&HttpRequest>) -> Map<String, Value> {
+    fn context_for(
+        &self,
+        state: &MaintenanceState,
+        req: Option<&HttpRequest>,
+    ) -> Map<String, Value> {
         let mut context = self.context.clone();
         if let (Some(hook), Some(req)) = (&self.context_hook, req) {
             context.extend(hook(req));
         }
         context.insert("maintenance".into(), Value::Bool(true));
         context.insert("status_code".into(), self.status.as_u16().into());
-        if let Some(schedule) = snapshot.state.schedule() {
+        if let Some(schedule) = state.schedule() {
             if let Some(end) = schedule.end {
                 context.insert("end".into(), end.to_string().into());
             }

@@ -36,16 +36,13 @@ use actix_web::{
     web,
 };
 use handlebars::Handlebars;
-use once_cell::sync::Lazy;
 use rand::CryptoRng;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::sync::LazyLock;
 use subtle::ConstantTimeEq;
 
-use crate::{
-    handle::{MaintenanceMode, StateError},
-    middleware::TOGGLE_OFF_ROUTE_NAME,
-};
+use crate::handle::{MaintenanceMode, StateError};
 
 /// The prefix [`routes`] mounts the toggle routes under.
 pub const DEFAULT_PREFIX: &str = "/maintenance-mode";
@@ -72,8 +69,7 @@ pub const TOGGLE_TEMPLATE_NAME: &str = "maintenance_mode/toggle.html";
 /// registry has no [`TOGGLE_TEMPLATE_NAME`].
 pub const TOGGLE_TEMPLATE: &str = include_str!("../templates/maintenance_mode/toggle.html");
 
-/// Session key of the toggle form's CSRF token.
-pub const CSRF_SESSION_KEY: &str = "maint_csrf_token";
+pub use crate::{facts::TOGGLE_OFF_ROUTE_NAME, user::CSRF_SESSION_KEY};
 
 /// Name of the form field (and hidden input) carrying the CSRF token.
 pub const CSRF_FIELD: &str = "csrf_token";
@@ -85,7 +81,7 @@ const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
 /// The registry holding the default confirmation page, for apps whose own
 /// registry does not hold one.
-static DEFAULT_TEMPLATES: Lazy<Handlebars<'static>> = Lazy::new(|| {
+static DEFAULT_TEMPLATES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     let mut templates = Handlebars::new();
     templates
         .register_template_string(TOGGLE_TEMPLATE_NAME, TOGGLE_TEMPLATE)
@@ -103,7 +99,7 @@ static DEFAULT_TEMPLATES: Lazy<Handlebars<'static>> = Lazy::new(|| {
 /// ```
 /// use actix_session::{SessionMiddleware, storage::CookieSessionStore};
 /// use actix_web::{App, cookie::Key, http::StatusCode, test};
-/// use maint_actix::{MaintenanceMode, MaintenanceSettings, MaintenanceUser, StateBackendKind};
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, MaintenanceUser, settings::StateBackendKind};
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// let maint = MaintenanceMode::builder(
@@ -359,7 +355,7 @@ async fn toggle(
 
 /// Renders the page with the app's template when it has one, else the default.
 fn render(maint: &MaintenanceMode, context: &Value) -> Result<String, handlebars::RenderError> {
-    let templates = maint.inner.responder.templates();
+    let templates = maint.templates();
     if templates.has_template(TOGGLE_TEMPLATE_NAME) {
         templates.render(TOGGLE_TEMPLATE_NAME, context)
     } else {
@@ -434,7 +430,9 @@ mod tests {
     use actix_web::{App, cookie::Key, test as actix_test};
 
     use super::*;
-    use crate::{MaintenanceSettings, MaintenanceUser, StateBackendKind, runtime::test_log::Sink};
+    use crate::{
+        MaintenanceSettings, MaintenanceUser, runtime::test_log::Sink, settings::StateBackendKind,
+    };
 
     #[actix_rt::test]
     async fn each_change_is_logged_with_the_user_and_the_state() {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// Where the maintenance state lives (`state_backend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StateBackendKind {
     /// A text file in Django's format at `state_file_path`.
     #[default]
@@ -27,6 +28,7 @@ pub enum StateBackendKind {
 /// How the maintenance response is encoded (`response_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ResponseType {
     /// The Handlebars page `template`.
     #[default]
@@ -58,7 +60,7 @@ pub enum ResponseType {
 /// Or in code:
 ///
 /// ```
-/// use maint_actix::{MaintenanceSettings, ResponseType};
+/// use maint_actix::{MaintenanceSettings, settings::ResponseType};
 ///
 /// let settings = MaintenanceSettings::default()
 ///     .ignore_superuser(true)
@@ -68,6 +70,7 @@ pub enum ResponseType {
 /// ```
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct MaintenanceSettings {
     /// `MAINTENANCE_MODE`: when set, fixes the state and overrides the backend;
     /// setting the state is then refused.
@@ -110,7 +113,7 @@ pub struct MaintenanceSettings {
     /// `MAINTENANCE_MODE_IGNORE_URLS`: regexes matched at the start of the path.
     pub ignore_urls: Vec<String>,
     /// `MAINTENANCE_MODE_IGNORE_TESTS`: serve every request while tests run
-    /// (see [`crate::running_tests`]).
+    /// (see [`crate::testing::running_tests`]).
     pub ignore_tests: bool,
     /// `MAINTENANCE_MODE_LOGOUT_AUTHENTICATED_USER`.
     pub logout_authenticated_user: bool,
@@ -142,10 +145,7 @@ impl fmt::Debug for MaintenanceSettings {
             .field("mode", &self.mode)
             .field("state_backend", &self.state_backend)
             .field("state_file_path", &self.state_file_path)
-            .field(
-                "redis_url",
-                &crate::backend::redact::redacted(&self.redis_url),
-            )
+            .field("redis_url", &crate::redact::redacted(&self.redis_url))
             .field("redis_key_prefix", &self.redis_key_prefix)
             .field("redis_resync_seconds", &self.redis_resync_seconds)
             .field("redis_keep_last_state", &self.redis_keep_last_state)
@@ -353,6 +353,7 @@ list_setters! {
 
 /// Why settings cannot be used. Every variant names the offending key.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SettingsError {
     /// A pattern of a regex list does not compile.
     #[error("invalid regex in `{key}`: `{pattern}`: {source}")]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// The stored maintenance state: off, on, or on during a scheduled window.
 ///
 /// ```
-/// use maint_actix::{MaintenanceState, Schedule};
+/// use maint_actix::{MaintenanceState, state::Schedule};
 ///
 /// assert_eq!(MaintenanceState::parse("1").unwrap(), MaintenanceState::On);
 /// assert_eq!(MaintenanceState::Off.to_text(), "0");
@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 /// assert!(schedule.start.is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum MaintenanceState {
     /// Maintenance is off: every request is served.
     #[default]
@@ -37,6 +38,7 @@ pub enum MaintenanceState {
 /// `end` means "until switched off". At least one of them, or a `reason`, is set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Schedule {
     /// When maintenance begins (inclusive).
     #[serde(default, with = "iso8601_opt")]
@@ -64,6 +66,7 @@ const PREVIEW_BYTES: usize = 80;
 /// Messages quote at most the first 40 characters of the text, escaped (see
 /// [`preview`]), never the whole of it: a stored value can be anything, of any size.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StateFormatError {
     /// Neither `0`, `1` nor a JSON object. Holds the start of the text, quoted
     /// and escaped ([`preview`]).
@@ -115,6 +118,7 @@ pub fn preview(text: &str) -> String {
 
 /// Why a requested schedule is refused (the checks of Django's `set_maintenance_mode`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScheduleError {
     /// `start` is not before `end`.
     #[error("start ({start}) must be before end ({end})")]
@@ -234,6 +238,33 @@ impl MaintenanceState {
 }
 
 impl Schedule {
+    /// A window from `start` to `end` (`None`: already started / until switched
+    /// off), with no reason. [`validate`](Self::validate) checks it.
+    ///
+    /// ```
+    /// use jiff::{Timestamp, ToSpan};
+    /// use maint_actix::state::Schedule;
+    ///
+    /// let now = Timestamp::now();
+    /// let window = Schedule::new(None, Some(now + 1.hour())).with_reason("database upgrade");
+    /// assert!(window.is_active_at(now));
+    /// assert_eq!(window.reason.as_deref(), Some("database upgrade"));
+    /// ```
+    pub fn new(start: Option<Timestamp>, end: Option<Timestamp>) -> Self {
+        Self {
+            start,
+            end,
+            reason: None,
+        }
+    }
+
+    /// The same window with a reason, shown on the maintenance page.
+    #[must_use]
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
     /// The checks Django makes before storing a schedule: start before end, end
     /// in the future, and something set (a window, or at least a reason).
     pub fn validate(&self, now: Timestamp) -> Result<(), ScheduleError> {

@@ -52,7 +52,7 @@ impl HelperDef for MaintenanceModeHelper {
 ///
 /// ```
 /// use handlebars::Handlebars;
-/// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind};
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let maint = MaintenanceMode::new(

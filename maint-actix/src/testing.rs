@@ -15,7 +15,7 @@ pub const TESTING_ENV_VAR: &str = "MAINT_TESTING";
 ///
 /// ```
 /// // Unset in a normal doctest run.
-/// assert_eq!(maint_actix::running_tests(), std::env::var("MAINT_TESTING").is_ok_and(|v| v == "1"));
+/// assert_eq!(maint_actix::testing::running_tests(), std::env::var("MAINT_TESTING").is_ok_and(|v| v == "1"));
 /// ```
 pub fn running_tests() -> bool {
     std::env::var(TESTING_ENV_VAR).is_ok_and(|value| {

@@ -8,6 +8,9 @@
 use actix_session::{Session, SessionGetError, SessionInsertError};
 use serde::{Deserialize, Serialize};
 
+/// Session key of the toggle forms' CSRF token; [`login`] clears it for the next user.
+pub const CSRF_SESSION_KEY: &str = "maint_csrf_token";
+
 /// What the maintenance check knows of a user: the flags of Django's `User`.
 ///
 /// ```
@@ -19,6 +22,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct MaintenanceUser {
     /// A logged-in user (Django's `is_authenticated`).
     pub is_authenticated: bool,
@@ -105,7 +109,7 @@ pub fn login(
 ) -> Result<(), SessionInsertError> {
     session.renew();
     // A token minted for the previous user must not serve the next one.
-    session.remove(crate::routes::CSRF_SESSION_KEY);
+    session.remove(CSRF_SESSION_KEY);
     session.insert(key, user)
 }
 

@@ -29,8 +29,8 @@ impl Force {
 
     fn tokens(self) -> TokenStream2 {
         match self {
-            Force::Off => quote!(::maint_actix::Force::Off),
-            Force::On => quote!(::maint_actix::Force::On),
+            Force::Off => quote!(::maint_actix::marked::Force::Off),
+            Force::On => quote!(::maint_actix::marked::Force::On),
         }
     }
 }

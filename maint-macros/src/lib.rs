@@ -35,7 +35,7 @@ mod route;
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, get, test, web};
-/// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind, maintenance_off};
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind, maintenance_off};
 ///
 /// #[maintenance_off]
 /// #[get("/about/")]
@@ -73,7 +73,7 @@ pub fn maintenance_off(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, get, test};
-/// use maint_actix::{MaintenanceMode, MaintenanceSettings, StateBackendKind, maintenance_on};
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind, maintenance_on};
 ///
 /// #[maintenance_on]
 /// #[get("/legacy/")]

@@ -27,8 +27,9 @@ use std::{
 
 use jiff::Timestamp;
 use maint_actix::{
-    BackendError, LocalFileBackend, MaintenanceMode, MaintenanceSettings, MaintenanceState,
-    MemoryBackend, RedisBackend, Schedule, StateBackend,
+    MaintenanceMode, MaintenanceSettings, MaintenanceState, backend::BackendError,
+    backend::LocalFileBackend, backend::MemoryBackend, backend::RedisBackend,
+    backend::StateBackend, state::Schedule,
 };
 use redis_support::poll_until;
 
@@ -189,11 +190,9 @@ fn scheduled(
     end: Option<Timestamp>,
     reason: Option<&str>,
 ) -> MaintenanceState {
-    MaintenanceState::Scheduled(Schedule {
-        start,
-        end,
-        reason: reason.map(str::to_owned),
-    })
+    let mut schedule = Schedule::new(start, end);
+    schedule.reason = reason.map(str::to_owned);
+    MaintenanceState::Scheduled(schedule)
 }
 
 /// Polls (every millisecond, at most [`POLL_LIMIT`]) until `handle` is in

@@ -14,11 +14,13 @@ use std::{
 use common::{build, memory};
 use jiff::{Timestamp, ToSpan};
 use maint_actix::{
-    MaintenanceMode, MaintenanceSettings, MaintenanceState, Schedule, ScheduleError,
+    MaintenanceMode, MaintenanceSettings, MaintenanceState,
     command::{
         CommandError, MaintenanceModeCommand,
         clap::{self, CommandFactory, Parser, Subcommand},
     },
+    state::Schedule,
+    state::ScheduleError,
 };
 
 /// Far in the future, so the windows below stay valid.
@@ -295,11 +297,7 @@ fn window_is_stored_as_given() {
     .unwrap();
     assert_eq!(
         stored(&maint),
-        MaintenanceState::Scheduled(Schedule {
-            start: Some(at(START)),
-            end: Some(at(END)),
-            reason: None,
-        })
+        MaintenanceState::Scheduled(Schedule::new(Some(at(START)), Some(at(END))))
     );
     assert_eq!(
         fs::read_to_string(&path).unwrap(),

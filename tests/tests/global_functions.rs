@@ -13,60 +13,58 @@ mod common;
 
 use actix_web::{App, HttpResponse, http::StatusCode, test, web};
 use jiff::{SignedDuration, Timestamp};
-use maint_actix::{MaintenanceMode, MaintenanceState, Schedule};
+use maint_actix::{MaintenanceMode, MaintenanceState, state::Schedule};
 
 #[actix_web::test]
 async fn installed_handle_backs_the_free_functions() {
-    assert!(maint_actix::installed().is_none());
+    assert!(maint_actix::global::installed().is_none());
 
     let maint = common::build(common::memory());
-    maint_actix::install(maint.clone()).expect("first install");
+    maint_actix::global::install(maint.clone()).expect("first install");
     let other = common::build(common::memory());
     assert!(
-        maint_actix::install(other).is_err(),
+        maint_actix::global::install(other).is_err(),
         "only the first install counts"
     );
-    assert!(maint_actix::installed().is_some());
+    assert!(maint_actix::global::installed().is_some());
 
     let app = common::start(&maint).await;
-    assert!(!maint_actix::get_maintenance_mode());
+    assert!(!maint_actix::global::get_maintenance_mode());
     app.get("/").await.assert_served();
 
-    maint_actix::set_maintenance_mode(true).unwrap();
-    assert!(maint_actix::get_maintenance_mode());
+    maint_actix::global::set_maintenance_mode(true).unwrap();
+    assert!(maint_actix::global::get_maintenance_mode());
     assert!(maint.is_on(), "the installed handle is the one set");
     app.get("/").await.assert_maintenance();
 
-    maint_actix::set_maintenance_mode(false).unwrap();
-    assert!(!maint_actix::get_maintenance_mode());
+    maint_actix::global::set_maintenance_mode(false).unwrap();
+    assert!(!maint_actix::global::get_maintenance_mode());
     app.get("/").await.assert_served();
 
     // Changes through the handle show through the free functions too.
     maint.set_maintenance_mode(true).await.unwrap();
-    assert!(maint_actix::get_maintenance_mode());
+    assert!(maint_actix::global::get_maintenance_mode());
     maint.set_maintenance_mode(false).await.unwrap();
 
     // A schedule through the module-level API.
     let end = Timestamp::now() + SignedDuration::from_hours(1);
-    maint_actix::set_maintenance_state(MaintenanceState::Scheduled(Schedule {
-        start: None,
-        end: Some(end),
-        reason: None,
-    }))
+    maint_actix::global::set_maintenance_state(MaintenanceState::Scheduled(Schedule::new(
+        None,
+        Some(end),
+    )))
     .unwrap();
-    assert!(maint_actix::get_maintenance_mode());
+    assert!(maint_actix::global::get_maintenance_mode());
     app.get("/").await.assert_maintenance();
-    let expired = MaintenanceState::Scheduled(Schedule {
-        start: None,
-        end: Some(Timestamp::now() - SignedDuration::from_hours(1)),
-        reason: None,
-    });
-    assert!(maint_actix::set_maintenance_state(expired).is_err());
+    let expired = MaintenanceState::Scheduled(Schedule::new(
+        None,
+        Some(Timestamp::now() - SignedDuration::from_hours(1)),
+    ));
+    assert!(maint_actix::global::set_maintenance_state(expired).is_err());
     assert!(
-        maint_actix::get_maintenance_mode(),
+        maint_actix::global::get_maintenance_mode(),
         "refused state changes nothing"
     );
-    maint_actix::set_maintenance_mode(false).unwrap();
+    maint_actix::global::set_maintenance_mode(false).unwrap();
 
     // Without the middleware or app_data, handlers find the installed handle.
     let service = test::init_service(App::new().route(
@@ -85,22 +83,30 @@ async fn installed_handle_backs_the_free_functions() {
         }};
     }
     assert_eq!(read_state!(), "false");
-    maint_actix::set_maintenance_mode(true).unwrap();
+    maint_actix::global::set_maintenance_mode(true).unwrap();
     assert_eq!(read_state!(), "true");
 
     // The scoped guards over the default handle (Django's module-level
     // `maintenance_mode_on()` / `maintenance_mode_off()`).
     {
-        let _off = maint_actix::maintenance_off().unwrap();
-        assert!(!maint_actix::get_maintenance_mode());
+        let _off = maint_actix::guard::maintenance_off().unwrap();
+        assert!(!maint_actix::global::get_maintenance_mode());
         {
-            let _on = maint_actix::maintenance_on().unwrap();
-            assert!(maint_actix::get_maintenance_mode());
+            let _on = maint_actix::guard::maintenance_on().unwrap();
+            assert!(maint_actix::global::get_maintenance_mode());
         }
-        assert!(!maint_actix::get_maintenance_mode());
+        assert!(!maint_actix::global::get_maintenance_mode());
     }
-    assert!(maint_actix::get_maintenance_mode(), "restored to on");
-    assert!(!maint_actix::with_maintenance_off(maint_actix::get_maintenance_mode).unwrap());
-    assert!(maint_actix::with_maintenance_on(maint_actix::get_maintenance_mode).unwrap());
+    assert!(
+        maint_actix::global::get_maintenance_mode(),
+        "restored to on"
+    );
+    assert!(
+        !maint_actix::guard::with_maintenance_off(maint_actix::global::get_maintenance_mode)
+            .unwrap()
+    );
+    assert!(
+        maint_actix::guard::with_maintenance_on(maint_actix::global::get_maintenance_mode).unwrap()
+    );
     assert!(maint.is_on());
 }

@@ -9,7 +9,8 @@ use std::{panic, time::Duration};
 use common::{build, memory};
 use jiff::Timestamp;
 use maint_actix::{
-    MaintenanceGuard, MaintenanceMode, MaintenanceSettings, MaintenanceState, Schedule, StateError,
+    MaintenanceMode, MaintenanceSettings, MaintenanceState, StateError, guard::MaintenanceGuard,
+    state::Schedule,
 };
 
 fn file_backed(dir: &tempfile::TempDir) -> MaintenanceMode {
@@ -72,11 +73,10 @@ fn on_and_off_guards_restore_the_stored_value() {
 fn a_schedule_is_restored_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let maint = file_backed(&dir);
-    let schedule = MaintenanceState::Scheduled(Schedule {
-        start: None,
-        end: Some(Timestamp::now() + Duration::from_secs(3600)),
-        reason: Some("database upgrade".into()),
-    });
+    let schedule = MaintenanceState::Scheduled(
+        Schedule::new(None, Some(Timestamp::now() + Duration::from_secs(3600)))
+            .with_reason("database upgrade"),
+    );
     maint.set_blocking(schedule.clone()).unwrap();
     let text_before = std::fs::read_to_string(dir.path().join("state.txt")).unwrap();
     {

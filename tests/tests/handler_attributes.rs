@@ -234,7 +234,7 @@ async fn maintenance_on_beats_every_exemption() {
 async fn maintenance_on_uses_the_configured_response() {
     let maint = build(
         memory()
-            .response_type(maint_actix::ResponseType::Json)
+            .response_type(maint_actix::settings::ResponseType::Json)
             .status_code(502),
     );
     let app = start(&maint).await;

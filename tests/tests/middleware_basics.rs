@@ -21,7 +21,9 @@ use std::{sync::Arc, time::Duration};
 
 use actix_web::{http::StatusCode, test};
 use common::{TOGGLE_OFF_PATH, build, memory, start, start_with};
-use maint_actix::{MaintenanceMode, MaintenanceState, MemoryBackend, StateBackend};
+use maint_actix::{
+    MaintenanceMode, MaintenanceState, backend::MemoryBackend, backend::StateBackend,
+};
 
 const ROUTES: [&str; 6] = [
     "/",

@@ -19,8 +19,8 @@ use std::{
 
 use actix_web::http::StatusCode;
 use maint_actix::{
-    MaintenanceMode, MaintenanceSettings, MaintenanceState, RedisBackend, Schedule,
-    StateBackendKind,
+    MaintenanceMode, MaintenanceSettings, MaintenanceState, backend::RedisBackend,
+    settings::StateBackendKind, state::Schedule,
 };
 use redis_support::{
     OwnRedis, Raw, changes_channel, command_calls_diff, find_on_path, message_during, poll_until,
@@ -91,11 +91,7 @@ fn await_no_problem(handle: &MaintenanceMode, limit: Duration, what: &str) -> Du
 fn window(reason: &str) -> MaintenanceState {
     let end = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + 3600)
         .expect("a valid timestamp");
-    MaintenanceState::Scheduled(Schedule {
-        start: None,
-        end: Some(end),
-        reason: Some(reason.to_owned()),
-    })
+    MaintenanceState::Scheduled(Schedule::new(None, Some(end)).with_reason(reason))
 }
 
 /// `redis-cli -u URL GET key`'s output, `None` without `redis-cli` on PATH.
@@ -561,11 +557,13 @@ async fn huge_value_is_refused_and_never_copied_into_messages() {
     let garbage = "garbage-".repeat(2 * 1024 * 1024 / 8);
     redis.raw.set(&redis.key(), &garbage);
     let backend = RedisBackend::new(&redis.url, &redis.prefix).unwrap();
-    let error = maint_actix::StateBackend::get(&backend).await.unwrap_err();
+    let error = maint_actix::backend::StateBackend::get(&backend)
+        .await
+        .unwrap_err();
     let message = error.to_string();
     println!("{message}");
     assert!(
-        matches!(error, maint_actix::BackendError::Corrupted { .. }),
+        matches!(error, maint_actix::backend::BackendError::Corrupted { .. }),
         "{error:.300}"
     );
     assert!(
@@ -589,7 +587,7 @@ async fn huge_value_is_refused_and_never_copied_into_messages() {
     redis
         .raw
         .set(&redis.key(), &format!("bad\n{}", "y".repeat(60_000)));
-    let message = maint_actix::StateBackend::get(&backend)
+    let message = maint_actix::backend::StateBackend::get(&backend)
         .await
         .unwrap_err()
         .to_string();

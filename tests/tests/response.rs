@@ -23,7 +23,9 @@ use actix_web::{HttpRequest, http::StatusCode, test::TestRequest};
 use common::{TestApp, memory, start, start_with};
 use handlebars::Handlebars;
 use jiff::{SignedDuration, Timestamp};
-use maint_actix::{MaintenanceMode, MaintenanceModeBuilder, MaintenanceSettings, ResponseType};
+use maint_actix::{
+    MaintenanceMode, MaintenanceModeBuilder, MaintenanceSettings, settings::ResponseType,
+};
 use serde_json::{Map, Value, json};
 
 async fn on(settings: MaintenanceSettings) -> TestApp {

@@ -20,8 +20,8 @@ use std::time::Duration;
 use common::{memory, start, start_with};
 use jiff::{SignedDuration, Timestamp};
 use maint_actix::{
-    MaintenanceMode, MaintenanceState, MemoryBackend, ResponseType, Schedule, ScheduleError,
-    StateError, state::parse_iso8601,
+    MaintenanceMode, MaintenanceState, StateError, backend::MemoryBackend, settings::ResponseType,
+    state::Schedule, state::ScheduleError, state::parse_iso8601,
 };
 
 fn secs(n: i64) -> SignedDuration {
@@ -105,11 +105,8 @@ async fn open_ended_schedules() {
 
 #[actix_web::test]
 async fn expired_schedule_written_to_the_backend_serves() {
-    let expired = MaintenanceState::Scheduled(Schedule {
-        start: None,
-        end: Some(Timestamp::now() - secs(3600)),
-        reason: None,
-    });
+    let expired =
+        MaintenanceState::Scheduled(Schedule::new(None, Some(Timestamp::now() - secs(3600))));
     let maint = MaintenanceMode::builder(memory())
         .backend(MemoryBackend::with_state(expired.clone()))
         .build()
@@ -122,11 +119,10 @@ async fn expired_schedule_written_to_the_backend_serves() {
     let running = Timestamp::now() + secs(3600);
     maint
         .backend()
-        .set(&MaintenanceState::Scheduled(Schedule {
-            start: None,
-            end: Some(running),
-            reason: None,
-        }))
+        .set(&MaintenanceState::Scheduled(Schedule::new(
+            None,
+            Some(running),
+        )))
         .await
         .unwrap();
     maint.reload().await;
@@ -168,11 +164,7 @@ async fn invalid_schedules_are_refused_and_change_nothing() {
 
     // Also refused through `set`, and an existing state is kept.
     app.maint.set_maintenance_mode(true).await.unwrap();
-    let past = MaintenanceState::Scheduled(Schedule {
-        start: None,
-        end: Some(now - secs(1)),
-        reason: None,
-    });
+    let past = MaintenanceState::Scheduled(Schedule::new(None, Some(now - secs(1))));
     assert_schedule_error(app.maint.set(past).await);
     assert_eq!(app.maint.state(), MaintenanceState::On);
     app.get("/").await.assert_maintenance();
@@ -239,11 +231,9 @@ async fn schedule_reason_and_end_are_shown() {
     let app = start_with(memory().response_type(ResponseType::Auto)).await;
     let end = Timestamp::now() + secs(3600);
     app.maint
-        .set(MaintenanceState::Scheduled(Schedule {
-            start: None,
-            end: Some(end),
-            reason: Some("Database upgrade".into()),
-        }))
+        .set(MaintenanceState::Scheduled(
+            Schedule::new(None, Some(end)).with_reason("Database upgrade"),
+        ))
         .await
         .unwrap();
     let page = app.get("/").await;
@@ -270,11 +260,8 @@ async fn schedule_reason_and_end_are_shown() {
 #[actix_web::test]
 async fn set_accepts_a_reason_only_schedule() {
     let app = start_with(memory()).await;
-    let state = MaintenanceState::Scheduled(Schedule {
-        start: None,
-        end: None,
-        reason: Some("Database upgrade".into()),
-    });
+    let state =
+        MaintenanceState::Scheduled(Schedule::new(None, None).with_reason("Database upgrade"));
     app.maint.set(state.clone()).await.unwrap();
     assert_eq!(app.maint.state(), state);
     let page = app.get("/").await;

@@ -105,8 +105,9 @@ fn unknown_template_is_refused() {
 
 #[test]
 fn invalid_redis_settings_are_build_errors() {
-    let redis =
-        || MaintenanceSettings::default().state_backend(maint_actix::StateBackendKind::Redis);
+    let redis = || {
+        MaintenanceSettings::default().state_backend(maint_actix::settings::StateBackendKind::Redis)
+    };
     let err = build_error(redis().redis_url("http://not-redis"));
     assert!(matches!(err, SettingsError::Backend { .. }), "{err:?}");
     assert_names(&err, &["`redis_url`", "http://not-redis"]);

@@ -30,7 +30,7 @@ use std::{
 use actix_web::http::StatusCode;
 use common::{TestApp, build, start, start_with, wait_until};
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
-use maint_actix::{MaintenanceSettings, MaintenanceState, StateBackendKind, StateError};
+use maint_actix::{MaintenanceSettings, MaintenanceState, StateError, settings::StateBackendKind};
 
 const GENEROUS: Duration = Duration::from_secs(5);
 
@@ -444,7 +444,7 @@ fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'st
 #[cfg(unix)]
 #[actix_web::test]
 async fn fifo_at_the_state_path_is_an_error_not_a_hang() {
-    use maint_actix::{BackendError, LocalFileBackend, StateBackend};
+    use maint_actix::{backend::BackendError, backend::LocalFileBackend, backend::StateBackend};
 
     let dir = tempfile::tempdir().unwrap();
     let path = state_path(&dir);

@@ -9,7 +9,8 @@ use actix_web::{App, HttpResponse, cookie::Cookie, http::StatusCode, test, web};
 use common::{Hits, Outcome, SESSION_COOKIE, SESSION_USER_KEY, TestApp, memory, user_of_kind};
 use handlebars::Handlebars;
 use maint_actix::{
-    MaintenanceMode, MaintenanceSettings, MaintenanceState, StateBackendKind, routes, user,
+    MaintenanceMode, MaintenanceSettings, MaintenanceState, routes, settings::StateBackendKind,
+    user,
 };
 
 const ON: &str = "/maintenance-mode/on/";

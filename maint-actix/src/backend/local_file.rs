@@ -61,7 +61,7 @@ const STAMP_TRUSTED_AFTER: Duration = Duration::from_secs(2);
 /// the last read; otherwise the last result is returned.
 ///
 /// ```
-/// use maint_actix::{LocalFileBackend, MaintenanceState, StateBackend};
+/// use maint_actix::{backend::LocalFileBackend, MaintenanceState, backend::StateBackend};
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let backend = LocalFileBackend::new(dir.path().join("maintenance_mode_state.txt"));
@@ -173,7 +173,7 @@ impl LocalFileBackend {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use maint_actix::{LocalFileBackend, StateBackend};
+    /// use maint_actix::{backend::LocalFileBackend, backend::StateBackend};
     ///
     /// let backend = LocalFileBackend::new("/var/run/maintenance_mode_state.txt")
     ///     .with_poll_interval(Duration::from_secs(1));

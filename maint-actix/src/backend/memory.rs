@@ -16,7 +16,7 @@ use crate::state::MaintenanceState;
 /// up at once without polling.
 ///
 /// ```
-/// use maint_actix::{MaintenanceState, MemoryBackend, StateBackend};
+/// use maint_actix::{MaintenanceState, backend::MemoryBackend, backend::StateBackend};
 ///
 /// let backend = MemoryBackend::new();
 /// let mut changes = backend.subscribe().unwrap();
@@ -45,7 +45,7 @@ impl MemoryBackend {
     /// A backend holding `state`.
     ///
     /// ```
-    /// use maint_actix::{MaintenanceState, MemoryBackend, StateBackend};
+    /// use maint_actix::{MaintenanceState, backend::MemoryBackend, backend::StateBackend};
     ///
     /// let backend = MemoryBackend::with_state(MaintenanceState::On);
     /// assert_eq!(pollster::block_on(backend.get()).unwrap(), MaintenanceState::On);

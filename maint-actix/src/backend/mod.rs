@@ -6,15 +6,17 @@
 //! ([`StateBackend::poll_interval`]) or when the backend pushes a change
 //! ([`StateBackend::subscribe`]).
 
-use std::{io, path::PathBuf, time::Duration};
+use std::{io, path::PathBuf, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 
-use crate::state::{MaintenanceState, StateFormatError};
+use crate::{
+    settings::{MaintenanceSettings, SettingsError, StateBackendKind},
+    state::{MaintenanceState, StateFormatError},
+};
 
 mod local_file;
 mod memory;
-pub(crate) mod redact;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -34,7 +36,7 @@ pub use redis::RedisBackend;
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use maint_actix::{BackendError, MaintenanceState, StateBackend};
+/// use maint_actix::{backend::BackendError, MaintenanceState, backend::StateBackend};
 /// use std::sync::Mutex;
 ///
 /// #[derive(Debug, Default)]
@@ -104,8 +106,49 @@ pub trait StateBackend: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
+/// Creates the backend that `state_backend` names.
+pub(crate) fn from_settings(
+    settings: &MaintenanceSettings,
+) -> Result<Arc<dyn StateBackend>, SettingsError> {
+    match settings.state_backend {
+        StateBackendKind::LocalFile => Ok(Arc::new(LocalFileBackend::new(
+            settings.state_file_path.clone(),
+        ))),
+        StateBackendKind::Memory => Ok(Arc::new(MemoryBackend::new())),
+        StateBackendKind::Redis => redis_backend(settings),
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis_backend(settings: &MaintenanceSettings) -> Result<Arc<dyn StateBackend>, SettingsError> {
+    let resync = settings.redis_resync_seconds;
+    if !(resync.is_finite() && resync > 0.0) {
+        return Err(SettingsError::InvalidValue {
+            key: "redis_resync_seconds",
+            reason: format!("{resync} is not a positive number of seconds"),
+        });
+    }
+    let backend = RedisBackend::new(&settings.redis_url, &settings.redis_key_prefix)
+        .map_err(|error| SettingsError::Backend {
+            key: "redis_url",
+            reason: error.to_string(),
+        })?
+        .with_resync_interval(Duration::from_secs_f64(resync))
+        .keep_last_state(settings.redis_keep_last_state);
+    Ok(Arc::new(backend))
+}
+
+#[cfg(not(feature = "redis"))]
+fn redis_backend(_: &MaintenanceSettings) -> Result<Arc<dyn StateBackend>, SettingsError> {
+    Err(SettingsError::Backend {
+        key: "state_backend",
+        reason: "the redis backend needs maint-actix's `redis` feature".to_owned(),
+    })
+}
+
 /// Why a backend could not read or write the state.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BackendError {
     /// The state file could not be read.
     #[error("cannot read the maintenance state file {}: {source}", path.display())]

@@ -29,11 +29,11 @@ use futures_util::StreamExt;
 use redis::{AsyncCommands, aio::MultiplexedConnection};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{
-    BackendError, StateBackend,
+use super::{BackendError, StateBackend};
+use crate::{
     redact::{Secrets, redacted},
+    state::{MAX_STATE_TEXT_LEN, MaintenanceState, StateFormatError, preview},
 };
-use crate::state::{MAX_STATE_TEXT_LEN, MaintenanceState, StateFormatError, preview};
 
 /// How long one Redis operation may take before it counts as a failure.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
@@ -45,7 +45,7 @@ const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(1);
 /// Keeps the state in Redis and pushes changes to every instance.
 ///
 /// ```no_run
-/// use maint_actix::{MaintenanceMode, MaintenanceSettings, RedisBackend};
+/// use maint_actix::{MaintenanceMode, MaintenanceSettings, backend::RedisBackend};
 ///
 /// let backend = RedisBackend::new("redis://127.0.0.1:6379", "maint:shop").unwrap();
 /// let maint = MaintenanceMode::builder(MaintenanceSettings::default())

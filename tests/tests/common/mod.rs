@@ -27,8 +27,8 @@ use actix_web::{
     test, web,
 };
 use maint_actix::{
-    MaintenanceMode, MaintenanceResponse, MaintenanceSettings, MaintenanceUser, StateBackendKind,
-    TOGGLE_OFF_ROUTE_NAME, user,
+    MaintenanceMode, MaintenanceSettings, MaintenanceUser, response::MaintenanceResponse,
+    routes::TOGGLE_OFF_ROUTE_NAME, settings::StateBackendKind, user,
 };
 
 /// actix-session's default cookie name.

@@ -30,9 +30,8 @@
 use std::{
     fs,
     io::{ErrorKind, Read, Write},
-    net::{SocketAddr, TcpListener, TcpStream},
+    net::{SocketAddr, TcpStream},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -41,10 +40,16 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-/// How long a process (redis-server, the site) may take to answer at start.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long one `maintenance_mode` command may take.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::{
+    harness::{
+        example_site,
+        http_client::cookie_pair,
+        process::{Proc, free_port},
+        redis_server::{self, Persistence},
+    },
+    stats::nearest_rank,
+};
+
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How many example requests are kept per kind of failure.
@@ -203,11 +208,7 @@ impl Counts {
     }
 
     fn percentile_ms(&self, sorted: &[u32], q: f64) -> f64 {
-        if sorted.is_empty() {
-            return f64::NAN;
-        }
-        let at = ((sorted.len() - 1) as f64 * q).round() as usize;
-        f64::from(sorted[at]) / 1000.0
+        nearest_rank(sorted, q).map_or(f64::NAN, |us| f64::from(us) / 1000.0)
     }
 }
 
@@ -362,9 +363,11 @@ pub fn run(options: &Options) -> Result<Outcome, String> {
     let config = dir.join("example-site.toml");
     fs::write(&config, site_config(redis_port)).map_err(|e| e.to_string())?;
     let site_log = dir.join("site.log");
-    let (mut site, addr) = start_site(&options.site, &config, &site_log)?;
-    let site_pid = site.child.id();
-    command(&options.site, &config, false).map_err(|e| format!("maintenance_mode off: {e}"))?;
+    let mut site = example_site::start(&options.site, &config, &site_log, SITE_LOG_FILTER)?;
+    let addr = site.addr;
+    let site_pid = site.proc.pid();
+    example_site::set_maintenance(&options.site, &config, false)
+        .map_err(|e| format!("maintenance_mode off: {e}"))?;
     let sessions = Arc::new(log_in(addr, options.hang_timeout));
     eprintln!(
         "bench-driver: soak on {addr} for {} s: {} clients, redis on port {redis_port}, seed {}, {} session cookie(s)",
@@ -420,7 +423,7 @@ pub fn run(options: &Options) -> Result<Outcome, String> {
         thread::sleep(
             Duration::from_millis(250).min(deadline.saturating_duration_since(Instant::now())),
         );
-        if let Ok(Some(status)) = site.child.try_wait() {
+        if let Some(status) = site.proc.exit_status() {
             outcome.site_exit = Some(format!("exited during the run: {status}"));
             stop.store(true, Ordering::Relaxed);
             break;
@@ -457,7 +460,7 @@ pub fn run(options: &Options) -> Result<Outcome, String> {
     ) = kills;
 
     if outcome.site_exit.is_none()
-        && let Ok(Some(status)) = site.child.try_wait()
+        && let Some(status) = site.proc.exit_status()
     {
         outcome.site_exit = Some(format!("exited at the end: {status}"));
     }
@@ -516,172 +519,12 @@ session_secret = "maint-soak-session-secret-not-a-secret-0123456789"
 }
 
 // ---------------------------------------------------------------------------
-// Processes
+// Redis and the toggler
 
-/// A child process stopped (SIGTERM, then SIGKILL) when dropped.
-struct Proc {
-    child: Child,
-}
-
-impl Proc {
-    fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.exited() {
-            return;
-        }
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if self.exited() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("cannot find a free port: {e}"))
-}
-
-fn redis_ping(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut buf = [0u8; 16];
-    stream.write_all(b"PING\r\n").is_ok()
-        && stream
-            .read(&mut buf)
-            .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
-}
-
-/// A `redis-server` on `port` keeping its data in `dir` (AOF, fsync always).
+/// A `redis-server` on `port` keeping its data in `dir` (append-only file,
+/// synced on every write, so the state survives `SIGKILL`).
 fn start_redis(server: &str, port: u16, dir: &Path) -> Result<Proc, String> {
-    let log = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("redis.log"))
-        .map_err(|e| e.to_string())?;
-    let child = Command::new(server)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args([
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-        ])
-        .arg("--dir")
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start {server}: {e}"))?;
-    let mut redis = Proc { child };
-    let started = Instant::now();
-    while !redis_ping(port) {
-        if redis.exited() || started.elapsed() > START_TIMEOUT {
-            return Err(format!("redis-server on port {port} did not start"));
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    Ok(redis)
-}
-
-/// The release site on a free port, answering HTTP.
-fn start_site(site: &Path, config: &Path, log: &Path) -> Result<(Proc, SocketAddr), String> {
-    let mut last = String::new();
-    for _ in 0..3 {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-        let log = fs::File::create(log).map_err(|e| e.to_string())?;
-        let child = Command::new(site)
-            .arg("--config")
-            .arg(config)
-            .arg("--bind")
-            .arg(addr.to_string())
-            .env("RUST_LOG", SITE_LOG_FILTER)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", site.display()))?;
-        let mut proc = Proc { child };
-        let started = Instant::now();
-        loop {
-            if TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).is_ok() {
-                return Ok((proc, addr));
-            }
-            if proc.exited() {
-                last = format!("example-site on {addr} exited");
-                break;
-            }
-            if started.elapsed() > START_TIMEOUT {
-                last = format!("no answer on {addr} within {START_TIMEOUT:?}");
-                break;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-    Err(format!("example-site did not start: {last}"))
-}
-
-/// `example-site --config CONFIG maintenance_mode on|off`, bounded.
-fn command(site: &Path, config: &Path, on: bool) -> Result<(), String> {
-    let mut child = Command::new(site)
-        .arg("--config")
-        .arg(config)
-        .arg("maintenance_mode")
-        .arg(if on { "on" } else { "off" })
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", site.display()))?;
-    let mut stderr = child.stderr.take();
-    let reader = thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(pipe) = stderr.as_mut() {
-            let _ = pipe.read_to_string(&mut text);
-        }
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if started.elapsed() > COMMAND_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("did not finish within {COMMAND_TIMEOUT:?}"));
-        }
-        thread::sleep(Duration::from_millis(5));
-    };
-    let stderr = reader.join().unwrap_or_default();
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{status}: {}", stderr.trim()))
-    }
+    redis_server::start(server, port, dir, Persistence::AppendOnlyFsyncAlways)
 }
 
 /// The toggler: `on`, `off`, ... every `every` until `deadline`.
@@ -695,8 +538,8 @@ fn toggle(
     let (mut ok, mut failed, mut errors) = (0, 0, Vec::new());
     let mut on = true;
     while sleep_until(Instant::now() + every, deadline, stop) {
-        match command(site, config, on) {
-            Ok(()) => ok += 1,
+        match example_site::set_maintenance(site, config, on) {
+            Ok(_) => ok += 1,
             Err(error) => {
                 failed += 1;
                 keep(
@@ -735,8 +578,7 @@ fn kill_redis_repeatedly(
         if !sleep_until(next, deadline, stop) {
             break;
         }
-        let _ = redis.child.kill(); // SIGKILL
-        let _ = redis.child.wait();
+        redis.kill(); // SIGKILL
         kills += 1;
         let down = Duration::from_millis(1000 + rng.below(2001) as u64);
         if !sleep_until(Instant::now() + down, deadline, stop) {
@@ -1125,8 +967,8 @@ fn log_in(addr: SocketAddr, hang: Duration) -> Vec<String> {
                 let cookie = answer
                     .headers
                     .iter()
-                    .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-                    .find_map(|(_, v)| v.split(';').next().map(str::to_owned));
+                    .find(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+                    .map(|(_, v)| cookie_pair(v).to_owned());
                 match cookie {
                     Some(cookie) => cookies.push(cookie),
                     None => eprintln!(
