@@ -58,10 +58,10 @@ impl MaintenanceResponse {
 }
 
 /// Hook: template/JSON context for a request (Django's `MAINTENANCE_MODE_GET_CONTEXT`).
-pub type ContextHook = Arc<dyn Fn(&HttpRequest) -> Map<String, Value> + Send + Sync>;
+pub(crate) type ContextHook = Arc<dyn Fn(&HttpRequest) -> Map<String, Value> + Send + Sync>;
 /// Hook: the response type for a request (Django's `MAINTENANCE_MODE_RESPONSE_TYPE`
 /// given as a function).
-pub type ResponseTypeHook = Arc<dyn Fn(&HttpRequest) -> ResponseType + Send + Sync>;
+pub(crate) type ResponseTypeHook = Arc<dyn Fn(&HttpRequest) -> ResponseType + Send + Sync>;
 
 /// Bodies rendered for one state, kept with the state's snapshot so that a
 /// static page is rendered once and reused until the state changes.

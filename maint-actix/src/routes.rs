@@ -69,7 +69,8 @@ pub const TOGGLE_TEMPLATE_NAME: &str = "maintenance_mode/toggle.html";
 /// registry has no [`TOGGLE_TEMPLATE_NAME`].
 pub const TOGGLE_TEMPLATE: &str = include_str!("../templates/maintenance_mode/toggle.html");
 
-pub use crate::{facts::TOGGLE_OFF_ROUTE_NAME, user::CSRF_SESSION_KEY};
+pub use crate::facts::TOGGLE_OFF_ROUTE_NAME;
+use crate::user::CSRF_SESSION_KEY;
 
 /// Name of the form field (and hidden input) carrying the CSRF token.
 pub const CSRF_FIELD: &str = "csrf_token";
