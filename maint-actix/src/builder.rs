@@ -162,6 +162,7 @@ impl MaintenanceModeBuilder {
                     value,
                 }
             })?;
+        check_bypass_cookie_ttl(settings.bypass_cookie_ttl)?;
         let responder = Responder::new(
             &settings,
             ResponderParts {
@@ -222,7 +223,37 @@ fn exemptions(
             .as_deref()
             .map(RedirectTarget::parse)
             .transpose()?,
+        health_urls: health_urls(&settings.health_urls)?,
     })
+}
+
+/// A cookie lifetime browsers keep: at least a second, at most what a signed
+/// 32-bit `Max-Age` holds.
+fn check_bypass_cookie_ttl(seconds: u64) -> Result<(), SettingsError> {
+    if seconds == 0 || seconds > i32::MAX as u64 {
+        return Err(SettingsError::InvalidValue {
+            key: "bypass_cookie_ttl",
+            reason: format!("{seconds} is not 1 to {} seconds", i32::MAX),
+        });
+    }
+    Ok(())
+}
+
+/// `health_urls` as exact paths: each must be a path, since it is compared
+/// with the request path as it is.
+fn health_urls(urls: &[String]) -> Result<Box<[Box<str>]>, SettingsError> {
+    urls.iter()
+        .map(|url| {
+            if url.starts_with('/') {
+                Ok(url.as_str().into())
+            } else {
+                Err(SettingsError::InvalidValue {
+                    key: "health_urls",
+                    reason: format!("{url:?} is not a path starting with /"),
+                })
+            }
+        })
+        .collect()
 }
 
 /// Parses CIDR networks; a bare address is its own /32 or /128.

@@ -105,8 +105,10 @@ pub use clap;
 
 use crate::{
     backend::BackendError,
+    bypass::{BypassSecret, BypassTokenError},
     handle::{MaintenanceMode, StateError},
-    state::{MaintenanceState, Schedule, ScheduleError, parse_iso8601},
+    routes::DEFAULT_PREFIX,
+    state::{DurationError, MaintenanceState, Schedule, ScheduleError, parse_duration, parse_iso8601},
 };
 
 /// The arguments of `maintenance_mode on|off|status [--start ISO8601]
@@ -130,6 +132,7 @@ use crate::{
 ///     start: None,
 ///     end: Some("2999-01-01T03:00:00Z".into()),
 ///     interactive: false,
+///     ..Default::default()
 /// };
 /// on.run(&maint, &mut std::io::empty(), &mut std::io::sink())?;
 ///
@@ -139,7 +142,7 @@ use crate::{
 /// assert_eq!(String::from_utf8(out)?, "on (scheduled until 2999-01-01T03:00:00Z)\n");
 /// # Ok::<_, Box<dyn std::error::Error>>(())
 /// ```
-#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq, Default)]
 #[command(
     about = "Turn maintenance mode on or off, or show whether it is on",
     long_about = None
@@ -154,6 +157,21 @@ pub struct MaintenanceModeCommand {
     /// With on: end of a scheduled maintenance window (ISO 8601; UTC when no offset is given).
     #[arg(long, value_name = "ISO8601")]
     pub end: Option<String>,
+    /// With on: end the maintenance after this long (90s, 30m, 2h, 1h30m); not with --end.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub for_duration: Option<String>,
+    /// With on: why, shown on the maintenance page, in its JSON and by status.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// With on: read-only mode: GET, HEAD and OPTIONS are served, other methods are not.
+    #[arg(long)]
+    pub read_only: bool,
+    /// With on: a bypass link secret (at least 16 of A-Z a-z 0-9 - _).
+    #[arg(long, value_name = "TOKEN")]
+    pub secret: Option<String>,
+    /// With on: generate a bypass secret and print its link.
+    #[arg(long)]
+    pub with_secret: bool,
     /// Ask for confirmation (y/N) before changing the state.
     #[arg(long)]
     pub interactive: bool,
@@ -177,6 +195,21 @@ pub enum CommandError {
     /// `--start` / `--end` given with `status`.
     #[error("--start / --end options can only be used with 'on' state, not with 'status'")]
     ScheduleWithStatus,
+    /// An option that only `on` takes, given with `off` or `status`.
+    #[error("--{option} can only be used with 'on' state")]
+    OnlyWithOn {
+        /// The option, without its dashes.
+        option: &'static str,
+    },
+    /// Two options that exclude each other.
+    #[error("--{0} cannot be combined with --{1}")]
+    Conflict(&'static str, &'static str),
+    /// A `--for` value that is not a duration.
+    #[error("invalid --for: {0}")]
+    InvalidDuration(#[source] DurationError),
+    /// A `--secret` that cannot be a bypass token (the message never quotes it).
+    #[error("invalid --secret: {0}")]
+    InvalidSecret(#[source] BypassTokenError),
     /// A `--start` / `--end` value that is not an ISO 8601 date.
     #[error(
         "invalid --{option} date {value:?} ({reason}); expected ISO 8601, e.g. 2030-01-01T02:00:00Z"
@@ -257,6 +290,7 @@ impl MaintenanceModeCommand {
     ///     start: None,
     ///     end: None,
     ///     interactive,
+    ///     ..Default::default()
     /// };
     ///
     /// let mut question = Vec::new();
@@ -287,16 +321,74 @@ impl MaintenanceModeCommand {
         let scheduled = self.start.is_some() || self.end.is_some();
         match action {
             Action::Status if scheduled => Err(CommandError::ScheduleWithStatus),
-            Action::Status => status(maint, output),
             Action::Off if scheduled => Err(CommandError::ScheduleWithOff),
-            Action::Off => self.switch(maint, Request::Off, input, output),
-            Action::On if scheduled => {
-                let start = parse_date("start", self.start.as_deref())?;
-                let end = parse_date("end", self.end.as_deref())?;
-                self.switch(maint, Request::Window { start, end }, input, output)
+            Action::Status | Action::Off if self.on_only_option().is_some() => {
+                Err(CommandError::OnlyWithOn {
+                    option: self.on_only_option().unwrap_or_default(),
+                })
             }
-            Action::On => self.switch(maint, Request::On, input, output),
+            Action::Status => status(maint, output),
+            Action::Off => self.switch(maint, Request::Off, input, output),
+            Action::On => {
+                let (state, token) = self.requested_on()?;
+                self.switch(maint, Request::On(state), input, output)?;
+                if let Some(token) = token {
+                    writeln!(output, "bypass: {DEFAULT_PREFIX}/bypass/{token}")
+                        .and_then(|()| output.flush())
+                        .map_err(CommandError::WriteOutput)?;
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// The first option given that only `on` takes, besides `--start` / `--end`.
+    fn on_only_option(&self) -> Option<&'static str> {
+        [
+            ("for", self.for_duration.is_some()),
+            ("reason", self.reason.is_some()),
+            ("read-only", self.read_only),
+            ("secret", self.secret.is_some()),
+            ("with-secret", self.with_secret),
+        ]
+        .into_iter()
+        .find_map(|(option, given)| given.then_some(option))
+    }
+
+    /// The state `on` asks for, and the token to print for `--with-secret`.
+    /// Every option is checked here, before anything is asked or stored.
+    fn requested_on(&self) -> Result<(MaintenanceState, Option<String>), CommandError> {
+        if self.for_duration.is_some() && self.end.is_some() {
+            return Err(CommandError::Conflict("for", "end"));
+        }
+        if self.secret.is_some() && self.with_secret {
+            return Err(CommandError::Conflict("secret", "with-secret"));
+        }
+        let now = Timestamp::now();
+        let start = parse_date("start", self.start.as_deref())?;
+        let end = match &self.for_duration {
+            Some(text) => Some(end_after(now, text)?),
+            None => parse_date("end", self.end.as_deref())?,
+        };
+        let (token, bypass) = match (&self.secret, self.with_secret) {
+            (Some(token), _) => (
+                None,
+                Some(BypassSecret::new(token).map_err(CommandError::InvalidSecret)?),
+            ),
+            (None, true) => {
+                let (token, secret) = BypassSecret::generate();
+                (Some(token), Some(secret))
+            }
+            (None, false) => (None, None),
+        };
+        let mut details = Schedule::new(start, end).with_read_only(self.read_only);
+        details.reason = self.reason.clone();
+        details.bypass = bypass;
+        if details == Schedule::default() {
+            return Ok((MaintenanceState::On, None));
+        }
+        details.validate(now).map_err(CommandError::Schedule)?;
+        Ok((MaintenanceState::Scheduled(details), token))
     }
 
     /// [`run`](Self::run) on the process's stdin and stdout.
@@ -311,6 +403,7 @@ impl MaintenanceModeCommand {
     ///     start: None,
     ///     end: None,
     ///     interactive: false,
+    ///     ..Default::default()
     /// };
     /// if let Err(error) = status.run_stdio(&maint) {
     ///     eprintln!("{error}");
@@ -325,7 +418,7 @@ impl MaintenanceModeCommand {
         self.run(maint, &mut input, &mut output)
     }
 
-    /// `on`, `off` or a window: skip when already so, confirm, store.
+    /// `on` (plain or with details) or `off`: skip when already so, confirm, store.
     fn switch(
         &self,
         maint: &MaintenanceMode,
@@ -337,55 +430,47 @@ impl MaintenanceModeCommand {
             // Django: `get_maintenance_mode()` returns the setting, so a request
             // matching it returns early; anything else fails to set.
             return match request {
-                Request::On if mode => Ok(()),
+                Request::On(MaintenanceState::On) if mode => Ok(()),
                 Request::Off if !mode => Ok(()),
                 _ => Err(CommandError::FixedBySettings(mode)),
             };
         }
-        if let Request::Window { start, end } = request {
-            // Checked before asking; `schedule` checks again when storing.
-            MaintenanceState::scheduled(start, end, Timestamp::now())
-                .map_err(CommandError::Schedule)?;
-        }
-        let stored = read_stored(maint)?;
-        let already = match request {
-            Request::On => stored == Some(MaintenanceState::On),
-            Request::Off => stored == Some(MaintenanceState::Off),
-            Request::Window { .. } => false,
+        let requested = match request {
+            Request::On(state) => state,
+            Request::Off => MaintenanceState::Off,
         };
-        if already {
+        if read_stored(maint)?.as_ref() == Some(&requested) {
             return Ok(());
         }
-        if self.interactive && !confirm(request.question(), input, output)? {
+        if self.interactive && !confirm(question(&requested), input, output)? {
             return Ok(());
         }
-        match request {
-            Request::On => maint.set_maintenance_mode_blocking(true)?,
-            Request::Off => maint.set_maintenance_mode_blocking(false)?,
-            Request::Window { start, end } => pollster::block_on(maint.schedule(start, end))?,
-        }
+        maint.set_blocking(requested)?;
         Ok(())
     }
 }
 
 /// The change `on` / `off` asks for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Request {
-    On,
+    On(MaintenanceState),
     Off,
-    Window {
-        start: Option<Timestamp>,
-        end: Option<Timestamp>,
-    },
 }
 
-impl Request {
-    fn question(self) -> &'static str {
-        match self {
-            Self::Off => "maintenance mode off? (y/N) ",
-            Self::On | Self::Window { .. } => "maintenance mode on? (y/N) ",
-        }
+fn question(requested: &MaintenanceState) -> &'static str {
+    match requested {
+        MaintenanceState::Off => "maintenance mode off? (y/N) ",
+        _ => "maintenance mode on? (y/N) ",
     }
+}
+
+/// `now + duration`, as a timestamp a schedule can hold.
+fn end_after(now: Timestamp, text: &str) -> Result<Timestamp, CommandError> {
+    let duration = parse_duration(text).map_err(CommandError::InvalidDuration)?;
+    jiff::SignedDuration::try_from(duration)
+        .ok()
+        .and_then(|duration| now.checked_add(duration).ok())
+        .ok_or_else(|| CommandError::InvalidDuration(DurationError::too_long(text)))
 }
 
 fn parse_date(
@@ -461,17 +546,23 @@ fn on_off(on: bool) -> &'static str {
     if on { "on" } else { "off" }
 }
 
-/// `scheduled from A to B`, `scheduled from A`, `scheduled until B`, plus the reason.
+/// `scheduled from A to B`, `scheduled from A`, `scheduled until B`, then
+/// the reason, `read-only` and `bypass link set`, comma-separated.
 fn describe(schedule: &Schedule) -> String {
-    let mut text = match (schedule.start, schedule.end) {
-        (Some(start), Some(end)) => format!("scheduled from {start} to {end}"),
-        (Some(start), None) => format!("scheduled from {start}"),
-        (None, Some(end)) => format!("scheduled until {end}"),
-        (None, None) => "scheduled".to_owned(),
+    let window = match (schedule.start, schedule.end) {
+        (Some(start), Some(end)) => Some(format!("scheduled from {start} to {end}")),
+        (Some(start), None) => Some(format!("scheduled from {start}")),
+        (None, Some(end)) => Some(format!("scheduled until {end}")),
+        (None, None) => None,
     };
-    if let Some(reason) = &schedule.reason {
-        // Debug-quoted, so a reason with a line break still prints as one line.
-        text.push_str(&format!(", reason: {reason:?}"));
-    }
-    text
+    // Debug-quoted, so a reason with a line break still prints as one line.
+    let reason = schedule.reason.as_ref().map(|reason| format!("reason: {reason:?}"));
+    let read_only = schedule.read_only.then(|| "read-only".to_owned());
+    // Whether one is set, never the secret.
+    let bypass = schedule.bypass.is_some().then(|| "bypass link set".to_owned());
+    [window, reason, read_only, bypass]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use regex::RegexSet;
 
-use crate::{settings::SettingsError, user::MaintenanceUser};
+use crate::{bypass::BypassKey, settings::SettingsError, user::MaintenanceUser};
 
 /// A handler's own say on maintenance, set by `#[maintenance_off]` / `#[maintenance_on]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,8 +21,14 @@ pub enum Force {
 pub(crate) trait RequestFacts {
     /// The request path (Django's `path_info`).
     fn path(&self) -> &str;
-    /// Whether the request is for the toggle-off route.
-    fn is_toggle_off_route(&self) -> bool;
+    /// Whether the request is for a route maint always serves: the toggle-off
+    /// route (a superuser can always switch maintenance off) and the bypass link.
+    fn is_always_served_route(&self) -> bool;
+    /// Whether the method only reads (`GET`, `HEAD`, `OPTIONS`): what
+    /// read-only mode serves.
+    fn is_read_method(&self) -> bool;
+    /// Whether the request carries a valid bypass cookie or token for `key`.
+    fn carries_bypass(&mut self, key: &BypassKey) -> bool;
     /// The user, or `None` when there is no user source at all.
     fn user(&mut self) -> Option<MaintenanceUser>;
     /// Logs the user out.
@@ -75,6 +81,15 @@ fn ipv4_text(ip: &std::net::Ipv4Addr) -> String {
     text
 }
 
+/// Maintenance as it applies to a request, when it is in effect.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct InEffect<'a> {
+    /// Read-only mode: reads are served.
+    pub(crate) read_only: bool,
+    /// The bypass secret, when one is set.
+    pub(crate) bypass: Option<&'a BypassKey>,
+}
+
 /// The compiled exemption settings: everything steps 3–9 need, built once.
 #[derive(Debug, Default)]
 pub(crate) struct Exemptions {
@@ -91,6 +106,8 @@ pub(crate) struct Exemptions {
     pub(crate) ip_networks: Vec<IpNet>,
     pub(crate) urls: Option<RegexSet>,
     pub(crate) redirect_target: Option<RedirectTarget>,
+    /// `health_urls`, matched exactly.
+    pub(crate) health_urls: Box<[Box<str>]>,
 }
 
 /// Where `redirect_url` points, reduced to what tells whether a request is for it.
@@ -129,12 +146,15 @@ impl RedirectTarget {
 impl Exemptions {
     /// django-maintenance-mode's `need_maintenance_response()`: `true` when the
     /// request gets the maintenance response instead of its handler. The steps
-    /// run in Django's order and stop at the first that decides; `maintenance_on`
-    /// is asked only when no handler attribute decides.
-    pub(crate) fn need_maintenance_response(
+    /// run in order and stop at the first that decides; `in_effect` is asked
+    /// only when no handler attribute decides. After the handler attributes
+    /// and the state come maint's steps (read-only mode, the bypass link,
+    /// maint's own routes, health checks), then Django's. Every step that
+    /// serves comes before the user step, which may log the user out.
+    pub(crate) fn need_maintenance_response<'a>(
         &self,
         force: Option<Force>,
-        maintenance_on: impl FnOnce() -> bool,
+        in_effect: impl FnOnce() -> Option<InEffect<'a>>,
         req: &mut impl RequestFacts,
     ) -> bool {
         match force {
@@ -142,10 +162,13 @@ impl Exemptions {
             Some(Force::On) => return true,
             None => {}
         }
-        if !maintenance_on() {
+        let Some(maintenance) = in_effect() else {
             return false;
-        }
-        let served = req.is_toggle_off_route()
+        };
+        let served = (maintenance.read_only && req.is_read_method())
+            || maintenance.bypass.is_some_and(|key| req.carries_bypass(key))
+            || req.is_always_served_route()
+            || self.is_health_check(req.path())
             || self.exempts_user(req)
             || self.exempts_admin_site(req.path())
             || self.running_tests
@@ -153,6 +176,10 @@ impl Exemptions {
             || self.exempts_url(req.path())
             || self.is_redirect_target(req);
         !served
+    }
+
+    fn is_health_check(&self, path: &str) -> bool {
+        self.health_urls.iter().any(|url| **url == *path)
     }
 
     fn cares_about_users(&self) -> bool {
@@ -236,6 +263,9 @@ mod tests {
     struct Facts {
         path: String,
         toggle_off: bool,
+        writes: bool,
+        bypass: bool,
+        bypass_asked: bool,
         user: Option<MaintenanceUser>,
         ip: Option<String>,
         logged_out: bool,
@@ -266,8 +296,15 @@ mod tests {
         fn path(&self) -> &str {
             &self.path
         }
-        fn is_toggle_off_route(&self) -> bool {
+        fn is_always_served_route(&self) -> bool {
             self.toggle_off
+        }
+        fn is_read_method(&self) -> bool {
+            !self.writes
+        }
+        fn carries_bypass(&mut self, _: &BypassKey) -> bool {
+            self.bypass_asked = true;
+            self.bypass
         }
         fn user(&mut self) -> Option<MaintenanceUser> {
             self.user_asked = true;
@@ -284,7 +321,7 @@ mod tests {
     }
 
     fn decide(ex: &Exemptions, facts: &mut Facts) -> bool {
-        ex.need_maintenance_response(None, || true, facts)
+        ex.need_maintenance_response(None, || Some(InEffect::default()), facts)
     }
 
     fn blocked(ex: &Exemptions, mut facts: Facts) -> bool {
@@ -299,10 +336,92 @@ mod tests {
         MaintenanceUser::authenticated("a").staff().superuser()
     }
 
+    fn read_only() -> Option<InEffect<'static>> {
+        Some(InEffect {
+            read_only: true,
+            bypass: None,
+        })
+    }
+
+    #[test]
+    fn read_only_mode_serves_reads_and_answers_writes() {
+        let ex = Exemptions::default();
+        let mut get = Facts::at("/");
+        assert!(!ex.need_maintenance_response(None, read_only, &mut get));
+        let mut post = Facts::at("/");
+        post.writes = true;
+        assert!(ex.need_maintenance_response(None, read_only, &mut post));
+        let mut full = Facts::at("/");
+        assert!(decide(&ex, &mut full), "full maintenance answers reads too");
+    }
+
+    #[test]
+    fn read_only_writes_keep_the_exemptions_and_reads_keep_their_session() {
+        let ex = Exemptions {
+            ignore_staff: true,
+            logout_authenticated_user: true,
+            logout_staff_user: Some(false),
+            ..Default::default()
+        };
+        let mut staff_post = Facts::at("/").user(staff());
+        staff_post.writes = true;
+        assert!(!ex.need_maintenance_response(None, read_only, &mut staff_post));
+        let mut user_post = Facts::at("/").user(MaintenanceUser::authenticated("u"));
+        user_post.writes = true;
+        assert!(ex.need_maintenance_response(None, read_only, &mut user_post));
+        assert!(user_post.logged_out, "a write is answered as in full maintenance");
+        let mut user_get = Facts::at("/").user(MaintenanceUser::authenticated("u"));
+        assert!(!ex.need_maintenance_response(None, read_only, &mut user_get));
+        assert!(!user_get.logged_out, "a served read does not log out");
+        assert!(!user_get.user_asked);
+    }
+
+    #[test]
+    fn forced_on_handlers_answer_even_reads_in_read_only_mode() {
+        let ex = Exemptions::default();
+        assert!(ex.need_maintenance_response(Some(Force::On), read_only, &mut Facts::at("/")));
+    }
+
+    #[test]
+    fn a_bypass_is_asked_only_when_a_secret_is_set() {
+        let ex = Exemptions::default();
+        let key = BypassKey::new(&crate::bypass::BypassSecret::new("sixteen-chars-ok").unwrap());
+        let with_secret = || {
+            Some(InEffect {
+                read_only: false,
+                bypass: Some(&key),
+            })
+        };
+        let mut carrying = Facts::at("/");
+        carrying.bypass = true;
+        assert!(!ex.need_maintenance_response(None, with_secret, &mut carrying));
+        let mut plain = Facts::at("/");
+        assert!(ex.need_maintenance_response(None, with_secret, &mut plain));
+        assert!(plain.bypass_asked);
+        let mut no_secret = Facts::at("/");
+        no_secret.bypass = true;
+        assert!(decide(&ex, &mut no_secret), "no secret set: nothing bypasses");
+        assert!(!no_secret.bypass_asked);
+    }
+
+    #[test]
+    fn health_urls_match_exactly() {
+        let ex = Exemptions {
+            health_urls: ["/healthz".into(), "/up".into()].into(),
+            ..Default::default()
+        };
+        assert!(!blocked(&ex, Facts::at("/healthz")));
+        assert!(!blocked(&ex, Facts::at("/up")));
+        for path in ["/healthz/", "/healthz/x", "/health", "/upx", "/", "/Healthz"] {
+            assert!(blocked(&ex, Facts::at(path)), "{path}");
+        }
+        assert!(blocked(&Exemptions::default(), Facts::at("/healthz")), "[] turns it off");
+    }
+
     #[test]
     fn force_off_serves_even_during_maintenance() {
         let ex = Exemptions::default();
-        assert!(!ex.need_maintenance_response(Some(Force::Off), || true, &mut Facts::at("/")));
+        assert!(!ex.need_maintenance_response(Some(Force::Off), || Some(InEffect::default()), &mut Facts::at("/")));
     }
 
     #[test]
@@ -317,7 +436,7 @@ mod tests {
         let state_read = std::cell::Cell::new(false);
         let on = || {
             state_read.set(true);
-            false
+            None
         };
         assert!(ex.need_maintenance_response(Some(Force::On), on, &mut facts));
         assert!(
@@ -333,7 +452,7 @@ mod tests {
             ..ips(&[".*"])
         };
         let mut facts = Facts::at("/");
-        assert!(!ex.need_maintenance_response(None, || false, &mut facts));
+        assert!(!ex.need_maintenance_response(None, || None, &mut facts));
         assert!(!facts.user_asked && !facts.ip_asked);
     }
 

@@ -4,9 +4,13 @@
 use std::sync::Arc;
 
 use actix_session::SessionExt;
-use actix_web::HttpRequest;
+use actix_web::{
+    HttpRequest,
+    http::{Method, header},
+};
 
 use crate::{
+    bypass::{self, BypassKey, VerifiedCookies},
     client_ip::{TrustedProxies, resolve_client_ip},
     decision::{ClientIp, RequestFacts},
     user::{self, MaintenanceUser},
@@ -14,6 +18,10 @@ use crate::{
 
 /// Name of the toggle-off route; a request for it is always served (decision step 3).
 pub const TOGGLE_OFF_ROUTE_NAME: &str = "maintenance_mode_off";
+
+/// Name of the bypass-link route; a request for it is always served: its
+/// handler answers a wrong token with the maintenance response itself.
+pub const BYPASS_ROUTE_NAME: &str = "maintenance_mode_bypass";
 
 /// Hook: the client IP as text, replacing the built-in peer/proxy resolution
 /// (Django's `MAINTENANCE_MODE_GET_CLIENT_IP_ADDRESS`).
@@ -55,11 +63,21 @@ impl FactSources {
 pub(crate) struct ActixFacts<'a> {
     req: &'a HttpRequest,
     sources: &'a FactSources,
+    /// The worker's last verified bypass cookie.
+    cookies: &'a VerifiedCookies,
 }
 
 impl<'a> ActixFacts<'a> {
-    pub(crate) fn new(req: &'a HttpRequest, sources: &'a FactSources) -> Self {
-        Self { req, sources }
+    pub(crate) fn new(
+        req: &'a HttpRequest,
+        sources: &'a FactSources,
+        cookies: &'a VerifiedCookies,
+    ) -> Self {
+        Self {
+            req,
+            sources,
+            cookies,
+        }
     }
 }
 
@@ -69,8 +87,32 @@ impl RequestFacts for ActixFacts<'_> {
         self.req.match_info().as_str()
     }
 
-    fn is_toggle_off_route(&self) -> bool {
-        self.req.match_name() == Some(TOGGLE_OFF_ROUTE_NAME)
+    fn is_always_served_route(&self) -> bool {
+        matches!(
+            self.req.match_name(),
+            Some(TOGGLE_OFF_ROUTE_NAME | BYPASS_ROUTE_NAME)
+        )
+    }
+
+    fn is_read_method(&self) -> bool {
+        matches!(*self.req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+    }
+
+    fn carries_bypass(&mut self, key: &BypassKey) -> bool {
+        let headers = self.req.headers();
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .filter_map(|value| value.to_str().ok())
+            .find_map(bypass::cookie_in_header);
+        if let Some(value) = cookie
+            && self.cookies.is_valid(key, value, bypass::unix_now())
+        {
+            return true;
+        }
+        headers
+            .get(bypass::HEADER_NAME)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|token| key.matches_token(token))
     }
 
     fn user(&mut self) -> Option<MaintenanceUser> {

@@ -9,7 +9,8 @@ use jiff::Timestamp;
 use crate::{
     backend::{BackendError, StateBackend},
     builder::MaintenanceModeBuilder,
-    decision::Exemptions,
+    bypass::{BypassKey, VerifiedCookies},
+    decision::{Exemptions, InEffect},
     facts::{ActixFacts, FactSources},
     marked::MarkerCache,
     response::Responder,
@@ -62,6 +63,15 @@ pub enum StateError {
 #[derive(Clone)]
 pub struct MaintenanceMode {
     inner: Arc<Inner>,
+}
+
+/// What one worker (one middleware service) remembers between requests.
+#[derive(Debug, Default)]
+pub(crate) struct WorkerCaches {
+    /// Lookups of handler markings.
+    pub(crate) markers: MarkerCache,
+    /// The last bypass cookie found valid.
+    pub(crate) cookies: VerifiedCookies,
 }
 
 /// Everything a handle holds; built once by [`MaintenanceModeBuilder::build`].
@@ -202,23 +212,38 @@ impl MaintenanceMode {
     /// The middleware's question: the maintenance response `req` gets
     /// instead of its handler, or `None` when it is served.
     #[inline]
-    pub(crate) fn answer(&self, req: &HttpRequest, markers: &MarkerCache) -> Option<HttpResponse> {
+    pub(crate) fn answer(&self, req: &HttpRequest, worker: &WorkerCaches) -> Option<HttpResponse> {
         let inner = &*self.inner;
         let snapshot = inner.store.snapshot();
         let active = snapshot.state.is_active();
         // While maintenance is off a `#[maintenance_on]` handler answers for
         // itself, so the marking only needs looking up when maintenance is on.
-        let force = if active { markers.force_for(req) } else { None };
+        let force = if active {
+            worker.markers.force_for(req)
+        } else {
+            None
+        };
+        let in_effect = || {
+            active.then(|| InEffect {
+                read_only: snapshot.state.is_read_only(),
+                bypass: snapshot.bypass.as_ref(),
+            })
+        };
         let need = inner.exemptions.need_maintenance_response(
             force,
-            || active,
-            &mut ActixFacts::new(req, &inner.facts),
+            in_effect,
+            &mut ActixFacts::new(req, &inner.facts, &worker.cookies),
         );
         need.then(|| {
             inner
                 .responder
                 .respond(req, &snapshot.state, &snapshot.rendered)
         })
+    }
+
+    /// The bypass secret of the current state, keyed, when one is set.
+    pub(crate) fn bypass_key(&self) -> Option<BypassKey> {
+        self.inner.store.snapshot().bypass.clone()
     }
 
     /// The template registry of the maintenance page, for pages of the routes.

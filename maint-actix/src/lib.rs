@@ -65,6 +65,7 @@
 
 pub mod backend;
 mod builder;
+pub mod bypass;
 mod client_ip;
 #[cfg(feature = "command")]
 pub mod command;

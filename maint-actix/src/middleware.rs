@@ -14,7 +14,7 @@ use actix_web::{
 };
 use pin_project_lite::pin_project;
 
-use crate::{handle::MaintenanceMode, marked::MarkerCache};
+use crate::handle::{MaintenanceMode, WorkerCaches};
 
 /// The middleware factory; create it with [`MaintenanceMode::middleware`].
 ///
@@ -66,7 +66,7 @@ where
             service,
             handle: self.handle.clone(),
             app_data: Rc::new(app_data),
-            markers: MarkerCache::default(),
+            worker: WorkerCaches::default(),
         }))
     }
 }
@@ -77,8 +77,8 @@ pub struct MaintenanceService<S> {
     handle: MaintenanceMode,
     /// Makes the handle extractable by every handler behind the middleware.
     app_data: Rc<Extensions>,
-    /// This worker's lookups of handler markings.
-    markers: MarkerCache,
+    /// What this worker remembers: handler markings, the last bypass cookie.
+    worker: WorkerCaches,
 }
 
 impl<S, B> Service<ServiceRequest> for MaintenanceService<S>
@@ -93,7 +93,7 @@ where
     forward_ready!(service);
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        if let Some(res) = self.handle.answer(req.request(), &self.markers) {
+        if let Some(res) = self.handle.answer(req.request(), &self.worker) {
             return MaintenanceFuture::Answered {
                 res: Some(req.into_response(res)),
             };

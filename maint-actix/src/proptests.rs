@@ -95,7 +95,7 @@ fn state() -> impl Strategy<Value = MaintenanceState> {
             start.is_some() || end.is_some() || reason.is_some()
         })
         .prop_map(|(start, end, reason)| {
-            MaintenanceState::Scheduled(Schedule { start, end, reason })
+            MaintenanceState::Scheduled(Schedule { start, end, reason, ..Default::default() })
         });
     prop_oneof![
         1 => Just(MaintenanceState::Off),
@@ -237,7 +237,7 @@ proptest! {
                 prop_assert!(parsed.is_err(), "{:?} read as {:?}", text, parsed);
             }
             (Ok(start), Ok(end)) => {
-                let expected = MaintenanceState::Scheduled(Schedule { start, end, reason: None });
+                let expected = MaintenanceState::Scheduled(Schedule { start, end, reason: None, ..Default::default() });
                 prop_assert_eq!(parsed, Ok(expected), "text {:?}", text);
             }
         }
@@ -260,7 +260,7 @@ proptest! {
         offset_minutes in -14 * 60..=14 * 60i32,
         separator in select(vec!['T', 't', ' ']),
     ) {
-        let stored = MaintenanceState::Scheduled(Schedule { start: None, end: Some(at), reason: None })
+        let stored = MaintenanceState::Scheduled(Schedule { start: None, end: Some(at), reason: None, ..Default::default() })
             .to_text();
         let json: serde_json::Value = serde_json::from_str(&stored).expect("the state text is JSON");
         let written = json["end"].as_str().expect("end is a string");
@@ -296,12 +296,14 @@ fn accepted_schedules_round_trip_in_jiffs_whole_range() {
                 start: Some(at),
                 end: None,
                 reason: None,
+                ..Default::default()
             }
         } else {
             Schedule {
                 start: None,
                 end: Some(at),
                 reason: None,
+                ..Default::default()
             }
         };
         if schedule.validate(now).is_ok() {

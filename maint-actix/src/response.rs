@@ -76,6 +76,8 @@ pub(crate) struct Responder {
     status: StatusCode,
     /// `Retry-After` as configured; `None` for 0.
     retry_after: Option<HeaderValue>,
+    /// `Refresh` of the HTML page as configured; `None` for 0.
+    refresh: Option<HeaderValue>,
     redirect: Option<HeaderValue>,
     response_type: ResponseType,
     response_type_hook: Option<ResponseTypeHook>,
@@ -99,15 +101,8 @@ impl Responder {
         parts: ResponderParts,
     ) -> Result<Self, SettingsError> {
         let status = status_code(settings.status_code)?;
-        if settings.retry_after > MAX_RETRY_AFTER {
-            return Err(SettingsError::InvalidValue {
-                key: "retry_after",
-                reason: format!(
-                    "{} seconds is more than {MAX_RETRY_AFTER}, which clients that read it as a 32-bit number overflow",
-                    settings.retry_after
-                ),
-            });
-        }
+        check_seconds("retry_after", settings.retry_after)?;
+        check_seconds("refresh", settings.refresh)?;
         let redirect = settings
             .redirect_url
             .as_deref()
@@ -123,6 +118,7 @@ impl Responder {
             status,
             retry_after: (settings.retry_after > 0)
                 .then(|| HeaderValue::from(settings.retry_after)),
+            refresh: (settings.refresh > 0).then(|| HeaderValue::from(settings.refresh)),
             redirect,
             response_type: settings.response_type,
             response_type_hook: parts.response_type_hook,
@@ -195,14 +191,16 @@ impl Responder {
                 ResponseType::Auto => prefers_json(req),
             },
         };
-        let (content_type, body) = if json {
-            (JSON, self.json_body(req, state, bodies))
-        } else {
-            (HTML, self.html_body(req, state, bodies))
-        };
-        HttpResponse::build(self.status)
-            .content_type(content_type)
-            .body(body)
+        let mut res = HttpResponse::build(self.status);
+        if json {
+            res.content_type(JSON);
+            return res.body(self.json_body(req, state, bodies));
+        }
+        if let Some(refresh) = &self.refresh {
+            res.insert_header((REFRESH, refresh.clone()));
+        }
+        res.content_type(HTML)
+            .body(self.html_body(req, state, bodies))
     }
 
     fn html_body(
@@ -256,15 +254,23 @@ impl Responder {
             context.extend(hook(req));
         }
         context.insert("maintenance".into(), Value::Bool(true));
-        context.insert("status_code".into(), self.status.as_u16().into());
-        if let Some(schedule) = state.schedule() {
-            if let Some(end) = schedule.end {
-                context.insert("end".into(), end.to_string().into());
-            }
-            if let Some(reason) = &schedule.reason {
-                context.insert("reason".into(), reason.clone().into());
+        context.insert("read_only".into(), Value::Bool(state.is_read_only()));
+        // Always present (null when unset), without hiding an app's own value.
+        let known = [
+            ("reason", state.reason().map(Value::from)),
+            ("end", state.end().map(|end| Value::from(end.to_string()))),
+        ];
+        for (key, value) in known {
+            match value {
+                Some(value) => {
+                    context.insert(key.into(), value);
+                }
+                None => {
+                    context.entry(key).or_insert(Value::Null);
+                }
             }
         }
+        context.insert("status_code".into(), self.status.as_u16().into());
         context
     }
 }
@@ -299,9 +305,24 @@ fn templates_with_default(
     Ok(templates)
 }
 
-/// The largest `retry_after` (about 68 years): `Retry-After` readers commonly
-/// hold it in a signed 32-bit number.
-const MAX_RETRY_AFTER: u64 = i32::MAX as u64;
+/// The largest `retry_after` / `refresh` (about 68 years): their readers
+/// commonly hold them in a signed 32-bit number.
+const MAX_SECONDS: u64 = i32::MAX as u64;
+
+/// The `Refresh` header (not standardized, honoured by every browser).
+const REFRESH: header::HeaderName = header::HeaderName::from_static("refresh");
+
+fn check_seconds(key: &'static str, seconds: u64) -> Result<(), SettingsError> {
+    if seconds > MAX_SECONDS {
+        return Err(SettingsError::InvalidValue {
+            key,
+            reason: format!(
+                "{seconds} seconds is more than {MAX_SECONDS}, which clients that read it as a 32-bit number overflow"
+            ),
+        });
+    }
+    Ok(())
+}
 
 /// `status_code` as a status a maintenance response can have: 200–599. An
 /// informational 1xx would leave clients waiting for a final response.

@@ -1,5 +1,6 @@
 //! The superuser toggle routes, django-maintenance-mode's `maintenance_mode.urls`:
-//! `on/` and `off/` under `/maintenance-mode`, mounted with one line.
+//! `on/` and `off/` under `/maintenance-mode`, mounted with one line, and the
+//! bypass link `bypass/{token}` (see [`crate::bypass`]).
 //!
 //! - `GET` answers a small confirmation page (the Handlebars template
 //!   [`TOGGLE_TEMPLATE_NAME`]) showing the state and a `<form method="post">`
@@ -69,7 +70,7 @@ pub const TOGGLE_TEMPLATE_NAME: &str = "maintenance_mode/toggle.html";
 /// registry has no [`TOGGLE_TEMPLATE_NAME`].
 pub const TOGGLE_TEMPLATE: &str = include_str!("../templates/maintenance_mode/toggle.html");
 
-pub use crate::facts::TOGGLE_OFF_ROUTE_NAME;
+pub use crate::facts::{BYPASS_ROUTE_NAME, TOGGLE_OFF_ROUTE_NAME};
 use crate::user::CSRF_SESSION_KEY;
 
 /// Name of the form field (and hidden input) carrying the CSRF token.
@@ -161,6 +162,49 @@ pub fn routes_at(prefix: &str) -> Scope {
                 .route(web::get().to(show_off))
                 .route(web::post().to(turn_off)),
         )
+        .service(
+            web::resource("/bypass/{token}")
+                .name(BYPASS_ROUTE_NAME)
+                .route(web::get().to(open_bypass)),
+        )
+}
+
+/// `GET {prefix}/bypass/{token}`: with the secret's token, a cookie that lets
+/// this browser through and a redirect to `/`; otherwise exactly what any
+/// request gets: the maintenance response, or 404 when maintenance is off.
+async fn open_bypass(
+    req: HttpRequest,
+    maint: MaintenanceMode,
+    token: web::Path<String>,
+) -> HttpResponse {
+    let state = maint.state();
+    let key = maint
+        .bypass_key()
+        .filter(|key| key.matches_token(&token));
+    let Some(key) = key else {
+        return if maint.is_on() {
+            maint.maintenance_response(&req)
+        } else {
+            plain(StatusCode::NOT_FOUND, "not found")
+        };
+    };
+    // Any claim of HTTPS counts: a client that lies only makes its own cookie
+    // stricter, while a cookie without `Secure` could leak over plain HTTP.
+    let https = req.app_config().secure() || req.connection_info().scheme() == "https";
+    let cookie = crate::bypass::cookie(
+        &key,
+        maint.settings().bypass_cookie_ttl,
+        state.end(),
+        crate::bypass::unix_now(),
+        https,
+    );
+    tracing::info!("bypass link opened: this browser is let through the maintenance");
+    let mut res = HttpResponse::Found()
+        .insert_header((header::LOCATION, "/"))
+        .cookie(cookie)
+        .finish();
+    no_store(&mut res);
+    res
 }
 
 /// What a toggle route does.

@@ -133,6 +133,16 @@ pub struct MaintenanceSettings {
     pub status_code: u16,
     /// `MAINTENANCE_MODE_RETRY_AFTER` in seconds; 0 omits the header.
     pub retry_after: u64,
+    /// Seconds after which browsers reload the maintenance page by themselves
+    /// (a `Refresh` header, Laravel's `down --refresh`); 0 omits the header.
+    pub refresh: u64,
+    /// Paths always served, matched exactly (no prefixes, no patterns), so
+    /// load balancers and Kubernetes probes keep the instances in rotation
+    /// during maintenance. Empty turns it off.
+    pub health_urls: Vec<String>,
+    /// Seconds a bypass cookie lets its browser through (never beyond the
+    /// maintenance's end, nor once the secret changes).
+    pub bypass_cookie_ttl: u64,
     /// Session key under which the [`MaintenanceUser`](crate::MaintenanceUser) is stored.
     pub session_user_key: String,
 }
@@ -172,10 +182,17 @@ impl fmt::Debug for MaintenanceSettings {
             .field("template", &self.template)
             .field("status_code", &self.status_code)
             .field("retry_after", &self.retry_after)
+            .field("refresh", &self.refresh)
+            .field("health_urls", &self.health_urls)
+            .field("bypass_cookie_ttl", &self.bypass_cookie_ttl)
             .field("session_user_key", &self.session_user_key)
             .finish()
     }
 }
+
+/// `health_urls` when not set: the usual health-check paths of load balancers,
+/// Kubernetes probes and Rails (`/up`).
+pub const DEFAULT_HEALTH_URLS: [&str; 5] = ["/health", "/healthz", "/livez", "/readyz", "/up"];
 
 /// The session key used when `session_user_key` is not set.
 pub const DEFAULT_SESSION_USER_KEY: &str = "maint_user";
@@ -210,6 +227,9 @@ impl Default for MaintenanceSettings {
             template: "503.html".to_owned(),
             status_code: 503,
             retry_after: 3600,
+            refresh: 0,
+            health_urls: DEFAULT_HEALTH_URLS.iter().map(|&path| path.to_owned()).collect(),
+            bypass_cookie_ttl: 12 * 60 * 60,
             session_user_key: DEFAULT_SESSION_USER_KEY.to_owned(),
         }
     }
@@ -291,6 +311,10 @@ setters! {
     status_code: u16,
     /// Sets `retry_after` (seconds; 0 omits the header).
     retry_after: u64,
+    /// Sets `refresh` (seconds; 0 omits the header).
+    refresh: u64,
+    /// Sets `bypass_cookie_ttl` (seconds).
+    bypass_cookie_ttl: u64,
 }
 
 /// Setters for the settings that are absent unless set.
@@ -349,6 +373,8 @@ list_setters! {
     trusted_proxies,
     /// Sets `ignore_urls` (regexes, anchored at the start).
     ignore_urls,
+    /// Sets `health_urls` (exact paths).
+    health_urls,
 }
 
 /// Why settings cannot be used. Every variant names the offending key.

@@ -9,6 +9,8 @@ use std::fmt;
 use jiff::{Timestamp, civil, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 
+use crate::bypass::BypassSecret;
+
 /// The stored maintenance state: off, on, or on during a scheduled window.
 ///
 /// ```
@@ -34,8 +36,27 @@ pub enum MaintenanceState {
     Scheduled(Schedule),
 }
 
-/// A maintenance window. A missing `start` means "already started"; a missing
-/// `end` means "until switched off". At least one of them, or a `reason`, is set.
+/// Maintenance that is on with details: a window, a reason, read-only mode, a
+/// bypass secret. A missing `start` means "already started"; a missing `end`
+/// means "until switched off"; with neither, it is on until switched off, as
+/// [`MaintenanceState::On`]. At least one field is set.
+///
+/// Only `start` and `end` are django-maintenance-mode's: a state with nothing
+/// else is stored in Django's format (`{"start": ..., "end": ...}`), which
+/// Django reads. With `reason`, `read_only` or `bypass` set, the stored JSON
+/// object gains those fields (`"reason": "text"`, `"read_only": true`,
+/// `"bypass": "SALT.DIGEST"`), which this crate reads and Django refuses.
+///
+/// ```
+/// use maint_actix::{MaintenanceState, state::Schedule};
+///
+/// let migration = MaintenanceState::Scheduled(
+///     Schedule::default().with_reason("Database upgrade").with_read_only(true),
+/// );
+/// assert!(migration.is_active());
+/// assert_eq!(migration.to_text(), r#"{"start":null,"end":null,"reason":"Database upgrade","read_only":true}"#);
+/// assert_eq!(MaintenanceState::parse(&migration.to_text()).unwrap(), migration);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -49,6 +70,13 @@ pub struct Schedule {
     /// A human reason shown on the maintenance page (a maint extension; Django files never have it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// GitLab's read-only mode: `GET`, `HEAD` and `OPTIONS` are served, other
+    /// methods get the maintenance response (a maint extension).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// The secret of the bypass link (a maint extension); see [`crate::bypass`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bypass: Option<BypassSecret>,
 }
 
 /// The longest stored text that can be a state, in bytes. A state is a few
@@ -196,11 +224,7 @@ impl MaintenanceState {
         if start.is_none() && end.is_none() {
             return Err(ScheduleError::Empty);
         }
-        let schedule = Schedule {
-            start,
-            end,
-            reason: None,
-        };
+        let schedule = Schedule::new(start, end);
         schedule.validate(now)?;
         Ok(Self::Scheduled(schedule))
     }
@@ -231,6 +255,26 @@ impl MaintenanceState {
         }
     }
 
+    /// Whether this is read-only mode rather than full maintenance.
+    pub fn is_read_only(&self) -> bool {
+        self.schedule().is_some_and(|schedule| schedule.read_only)
+    }
+
+    /// The reason given for the maintenance, if any.
+    pub fn reason(&self) -> Option<&str> {
+        self.schedule().and_then(|schedule| schedule.reason.as_deref())
+    }
+
+    /// When the maintenance ends, if it has a set end.
+    pub fn end(&self) -> Option<Timestamp> {
+        self.schedule().and_then(|schedule| schedule.end)
+    }
+
+    /// The bypass link's secret, if one is set.
+    pub fn bypass(&self) -> Option<&BypassSecret> {
+        self.schedule().and_then(|schedule| schedule.bypass.as_ref())
+    }
+
     /// The state for a plain boolean.
     pub fn from_bool(on: bool) -> Self {
         if on { Self::On } else { Self::Off }
@@ -254,7 +298,7 @@ impl Schedule {
         Self {
             start,
             end,
-            reason: None,
+            ..Self::default()
         }
     }
 
@@ -265,10 +309,34 @@ impl Schedule {
         self
     }
 
+    /// The same, in read-only mode (`true`) or in full maintenance (`false`).
+    #[must_use]
+    pub fn with_read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// The same, with a bypass link's secret.
+    #[must_use]
+    pub fn with_bypass(mut self, secret: BypassSecret) -> Self {
+        self.bypass = Some(secret);
+        self
+    }
+
+    /// Whether nothing is set, which is not a state.
+    fn is_empty(&self) -> bool {
+        self.start.is_none()
+            && self.end.is_none()
+            && self.reason.is_none()
+            && !self.read_only
+            && self.bypass.is_none()
+    }
+
     /// The checks Django makes before storing a schedule: start before end, end
-    /// in the future, and something set (a window, or at least a reason).
+    /// in the future, and something set (a window, or at least a reason,
+    /// read-only mode or a bypass secret).
     pub fn validate(&self, now: Timestamp) -> Result<(), ScheduleError> {
-        if self.start.is_none() && self.end.is_none() && self.reason.is_none() {
+        if self.is_empty() {
             return Err(ScheduleError::Empty);
         }
         if let Some(outside) = [self.start, self.end]
@@ -322,6 +390,13 @@ impl fmt::Display for Schedule {
         if let Some(reason) = &self.reason {
             write!(f, " ({reason})")?;
         }
+        if self.read_only {
+            f.write_str(", read-only")?;
+        }
+        if self.bypass.is_some() {
+            // Never the secret itself: this text is logged.
+            f.write_str(", bypass link set")?;
+        }
         Ok(())
     }
 }
@@ -363,10 +438,28 @@ fn parse_schedule(text: &str) -> Result<Schedule, StateFormatError> {
                     _ => return Err(invalid("reason is not a string or null".to_owned())),
                 }
             }
+            "read_only" => {
+                schedule.read_only = match value {
+                    Value::Null => false,
+                    Value::Bool(read_only) => read_only,
+                    _ => return Err(invalid("read_only is not true, false or null".to_owned())),
+                }
+            }
+            "bypass" => {
+                schedule.bypass = match value {
+                    Value::Null => None,
+                    // Never quoted: it is a secret's digest.
+                    Value::String(stored) => Some(
+                        BypassSecret::from_stored(&stored)
+                            .ok_or_else(|| invalid("bypass is not a stored bypass secret".to_owned()))?,
+                    ),
+                    _ => return Err(invalid("bypass is not a string or null".to_owned())),
+                }
+            }
             _ => return Err(invalid(format!("unknown field {}", preview(&name)))),
         }
     }
-    if schedule.start.is_none() && schedule.end.is_none() && schedule.reason.is_none() {
+    if schedule.is_empty() {
         return Err(invalid("neither start nor end is set".to_owned()));
     }
     Ok(schedule)
@@ -400,6 +493,59 @@ pub fn parse_iso8601(value: &str) -> Result<Timestamp, ScheduleError> {
         return Err(invalid("the year must be 1 to 9999"));
     }
     Ok(timestamp)
+}
+
+/// Why a text is not a maintenance duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid duration {text}: {reason}; expected e.g. 90s, 30m, 2h, 1h30m or 1d")]
+pub struct DurationError {
+    /// The start of the text, quoted and escaped ([`preview`]).
+    text: String,
+    /// Why it is refused.
+    reason: String,
+}
+
+impl DurationError {
+    /// A duration that ends beyond what a state can hold (year 9999).
+    pub(crate) fn too_long(text: &str) -> Self {
+        Self {
+            text: preview(text),
+            reason: "it ends after the year 9999".to_owned(),
+        }
+    }
+}
+
+/// Parses a maintenance duration (`--for`): jiff's friendly format (`90s`,
+/// `30m`, `2h`, `1h30m`, `1h 30m`, `1d` = 24 hours, `1w`) or ISO 8601
+/// (`PT1H30M`). It must be positive; months and years are refused, as their
+/// length depends on the date.
+///
+/// ```
+/// use maint_actix::state::parse_duration;
+///
+/// assert_eq!(parse_duration("1h30m").unwrap(), std::time::Duration::from_secs(5400));
+/// assert_eq!(parse_duration("90s").unwrap(), std::time::Duration::from_secs(90));
+/// assert!(parse_duration("0s").is_err());
+/// assert!(parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, DurationError> {
+    let refuse = |reason: &str| DurationError {
+        text: preview(text),
+        reason: reason.to_owned(),
+    };
+    let span: jiff::Span = text
+        .trim()
+        .parse()
+        .map_err(|_| refuse("not a duration"))?;
+    let duration = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| refuse("months and years have no fixed length"))?;
+    if !duration.is_positive() {
+        return Err(refuse("it must be longer than zero"));
+    }
+    duration
+        .try_into()
+        .map_err(|_| refuse("it is too long"))
 }
 
 /// Whether `timestamp` falls in years 1 to 9999 (UTC), the range of Python's
@@ -578,6 +724,7 @@ mod tests {
             start: Some(at("2026-07-14T01:00:00Z")),
             end: Some(at("2026-07-14T03:00:00.5Z")),
             reason: Some("database upgrade".into()),
+            ..Default::default()
         });
         for state in [MaintenanceState::Off, MaintenanceState::On, schedule] {
             assert_eq!(MaintenanceState::parse(&state.to_text()).unwrap(), state);
@@ -590,6 +737,7 @@ mod tests {
             start: None,
             end: Some(at("2026-07-14T03:00:00Z")),
             reason: None,
+            ..Default::default()
         });
         assert_eq!(
             state.to_text(),
@@ -605,6 +753,7 @@ mod tests {
             start: Some(start),
             end: Some(end),
             reason: None,
+            ..Default::default()
         });
         assert!(!state.is_active_at(start - 1.nanosecond()));
         assert!(state.is_active_at(start));
@@ -661,6 +810,7 @@ mod tests {
             start: None,
             end: Some(at("2026-07-14T03:00:00Z")),
             reason: None,
+            ..Default::default()
         });
         assert_eq!(
             state.to_string(),

@@ -10,6 +10,7 @@ use arc_swap::{ArcSwap, Guard};
 
 use crate::{
     backend::{BackendError, StateBackend},
+    bypass::BypassKey,
     response::RenderedBodies,
     state::MaintenanceState,
 };
@@ -26,6 +27,8 @@ pub(crate) struct Snapshot {
     known: Option<MaintenanceState>,
     /// Bodies rendered for this state, reused until the state changes.
     pub(crate) rendered: RenderedBodies,
+    /// The bypass secret keyed for the request path, when one is set.
+    pub(crate) bypass: Option<BypassKey>,
 }
 
 impl Snapshot {
@@ -40,6 +43,7 @@ impl Snapshot {
         known: Option<MaintenanceState>,
     ) -> Self {
         Self {
+            bypass: state.bypass().map(BypassKey::new),
             state,
             problem,
             known,

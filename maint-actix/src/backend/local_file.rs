@@ -452,6 +452,7 @@ mod tests {
             start: start.map(timestamp),
             end: end.map(timestamp),
             reason: None,
+            ..Default::default()
         })
     }
 

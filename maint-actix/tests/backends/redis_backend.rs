@@ -706,6 +706,7 @@ fn command_on_a_missing_key_says_unknown_and_off_stores_0() {
             start: None,
             end: None,
             interactive: false,
+            ..Default::default()
         };
         let mut output = Vec::new();
         command

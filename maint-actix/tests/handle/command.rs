@@ -31,6 +31,7 @@ fn command(state: &str) -> MaintenanceModeCommand {
         start: None,
         end: None,
         interactive: false,
+        ..Default::default()
     }
 }
 
@@ -881,6 +882,7 @@ fn clap_parses_the_subcommand() {
             start: None,
             end: Some("2030-01-01T00:00:00Z".into()),
             interactive: false,
+            ..Default::default()
         }
     );
     assert_eq!(
@@ -901,6 +903,7 @@ fn clap_parses_the_subcommand() {
             start: Some("2030-01-01T00:00:00Z".into()),
             end: Some("2030-01-01 03:00".into()),
             interactive: true,
+            ..Default::default()
         }
     );
     assert_eq!(
@@ -922,7 +925,8 @@ fn clap_refuses_bad_usage() {
         &["app", "maintenance_mode"][..],
         &["app", "maintenance_mode", "on", "off"],
         &["app", "maintenance_mode", "on", "--end"],
-        &["app", "maintenance_mode", "on", "--reason", "x"],
+        &["app", "maintenance_mode", "on", "--reasons", "x"],
+        &["app", "maintenance_mode", "on", "--for"],
         &["app", "maintenance-mode", "on"],
     ] {
         assert!(parse(args).is_err(), "{args:?}");

@@ -428,7 +428,9 @@ async fn json_context_follows_the_current_schedule() {
 
     app.maint.set_maintenance_mode(true).await.unwrap();
     let body = assert_json(&app.get("/").await);
-    assert!(body.get("end").is_none(), "{body}");
+    assert!(body["end"].is_null(), "{body}");
+    assert!(body["reason"].is_null(), "{body}");
+    assert_eq!(body["read_only"], false, "{body}");
 }
 
 #[actix_web::test]
