@@ -3,7 +3,8 @@
 //! ```text
 //! example-site [--config FILE] [--bind HOST:PORT]                 serve
 //! example-site [--config FILE] maintenance_mode on|off|status      toggle / inspect, then exit
-//!              [--start ISO8601] [--end ISO8601] [--interactive]
+//!              [--start ISO8601] [--end ISO8601 | --for DURATION] [--reason TEXT]
+//!              [--read-only] [--secret TOKEN | --with-secret] [--interactive]
 //! ```
 
 mod auth;

@@ -1,6 +1,6 @@
 //! The site's pages.
 
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use handlebars::Handlebars;
 use maint_actix::{MaintenanceMode, maintenance_off, maintenance_on};
 use serde_json::json;
@@ -71,7 +71,20 @@ pub fn ping_routes(config: &mut web::ServiceConfig) {
         .service(maint_actix::marked::off("/ping").method(actix_web::http::Method::GET));
 }
 
-/// A health endpoint.
+/// A health check for load balancers: served during maintenance through the
+/// `health_urls` setting (its default holds `/healthz`), not by a marking.
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// A write, for read-only mode: answered with the maintenance response there.
+#[post("/api/items")]
+pub async fn create_item() -> HttpResponse {
+    HttpResponse::Created().json(json!({ "created": true }))
+}
+
+/// A status endpoint of the app's own API.
 #[get("/api/status")]
 pub async fn api_status() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "ok": true }))

@@ -93,6 +93,8 @@ pub fn serve(maint: MaintenanceMode, site: &SiteConfig, bind: &str) -> std::io::
                 .service(pages::about)
                 .service(pages::legacy)
                 .service(pages::api_status)
+                .service(pages::create_item)
+                .service(pages::healthz)
                 .configure(pages::ping_routes)
                 .service(auth::login_form)
                 .service(auth::login)

@@ -470,6 +470,8 @@ fn end_after(now: Timestamp, text: &str) -> Result<Timestamp, CommandError> {
     jiff::SignedDuration::try_from(duration)
         .ok()
         .and_then(|duration| now.checked_add(duration).ok())
+        // Whole seconds: a friendlier `status`, and a date Django parses.
+        .and_then(|end| end.round(jiff::Unit::Second).ok())
         .ok_or_else(|| CommandError::InvalidDuration(DurationError::too_long(text)))
 }
 
