@@ -2,7 +2,8 @@
 //! `manage.py maintenance_mode`, as a [clap] subcommand any app binary embeds.
 //!
 //! ```text
-//! app maintenance_mode on|off|status [--start ISO8601] [--end ISO8601] [--interactive]
+//! app maintenance_mode on|off|status [--start ISO8601] [--end ISO8601 | --for DURATION]
+//!     [--reason TEXT] [--read-only] [--secret TOKEN | --with-secret] [--interactive]
 //! ```
 //!
 //! [`MaintenanceModeCommand`] is the parsed arguments; [`run`](MaintenanceModeCommand::run)
@@ -26,6 +27,15 @@
 //!   replacing whatever was stored. Dates are read by [`parse_iso8601`]
 //!   (without an offset they are UTC) and checked as Django checks them: start
 //!   before end, end in the future. `--start` / `--end` with `off` or `status` is an error.
+//! - Beyond Django, each only with `on` (an error with `off` or `status`):
+//!   `--for DURATION` (`90s`, `30m`, `2h`, `1h30m`, `1d`; read by
+//!   [`parse_duration`]) ends the maintenance that long from now, rounded to
+//!   the second, and cannot be combined with `--end`; `--reason TEXT` is
+//!   stored and shown; `--read-only` switches on read-only mode; `--secret
+//!   TOKEN` stores a bypass secret ([`BypassSecret::new`]), `--with-secret`
+//!   generates one and prints `bypass: /maintenance-mode/bypass/TOKEN` once
+//!   it is stored (the only time the token is shown). `on` with any of them
+//!   stores the state they describe, unless exactly that is stored already.
 //! - `--interactive` asks `maintenance mode on? (y/N) ` (or `off`) and goes on
 //!   only when the answer starts with `y` or `Y`; any other answer, or none,
 //!   does nothing and succeeds. As in Django, the question is asked only when
@@ -34,13 +44,16 @@
 //! - `status` prints one line: `on` or `off`, the state in effect now, and for
 //!   a stored window its description, e.g. `off (scheduled from
 //!   2030-01-01T02:00:00Z to 2030-01-01T03:00:00Z)` before it opens, `on
-//!   (scheduled until 2030-01-01T03:00:00Z)` inside an open-ended one.
+//!   (scheduled until 2030-01-01T03:00:00Z)` inside an open-ended one, then
+//!   the reason, `read-only` and `bypass link set` (never the secret), e.g.
+//!   `on (reason: "Database upgrade", read-only, bypass link set)`.
 //! - With a store that can lose its state (Redis) and holds none, `status`
 //!   prints `unknown (no maintenance state stored in ...)`: running instances
 //!   keep the last state they knew until it is set; `on` and `off` set it.
 //! - `on` and `off` print nothing when they succeed, as Django's command does
 //!   at its default verbosity; a script checks the exit status, a human runs
-//!   `status`. The only other output is the `--interactive` question.
+//!   `status`. The only other output is the `--interactive` question and the
+//!   link of `--with-secret`.
 //!
 //! The state is always read from the backend itself, never from the handle's
 //! snapshot: a change made a moment ago by another process is seen, and a
@@ -111,9 +124,8 @@ use crate::{
     state::{DurationError, MaintenanceState, Schedule, ScheduleError, parse_duration, parse_iso8601},
 };
 
-/// The arguments of `maintenance_mode on|off|status [--start ISO8601]
-/// [--end ISO8601] [--interactive]`; see the [module docs](self) for what
-/// each does.
+/// The arguments of `maintenance_mode on|off|status` and its options; see
+/// the [module docs](self) for what each does.
 ///
 /// It derives [`clap::Args`], so it is a variant of an app's
 /// [`clap::Subcommand`] enum (`#[command(name = "maintenance_mode")]

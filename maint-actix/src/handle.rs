@@ -116,6 +116,13 @@ impl MaintenanceMode {
         self.inner.store.snapshot().state.is_active()
     }
 
+    /// Whether maintenance in read-only mode is in effect now: reads are
+    /// served, writes get the maintenance response. No I/O.
+    pub fn is_read_only(&self) -> bool {
+        let snapshot = self.inner.store.snapshot();
+        snapshot.state.is_read_only() && snapshot.state.is_active()
+    }
+
     /// The stored state as last read (or the fallback when it could not be read).
     pub fn state(&self) -> MaintenanceState {
         self.inner.store.snapshot().state.clone()

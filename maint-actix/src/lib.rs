@@ -24,7 +24,8 @@
 //!   Django's `@force_maintenance_mode_off` / `_on`; [`marked`] marks routes
 //!   registered by hand.
 //! - [`guard`]: `maintenance_on()` / `maintenance_off()` scoped guards.
-//! - [`routes`]: the superuser toggle routes, with a CSRF-protected confirmation page.
+//! - [`routes`]: the superuser toggle routes, with a CSRF-protected confirmation
+//!   page, and the bypass link of [`bypass`] (Laravel's `down --secret`).
 //! - [`command`]: the `maintenance_mode on|off|status` command (feature `command`).
 //! - [`template`]: the Handlebars helper `{{#if (maintenance_mode)}}`.
 //! - [`settings`], [`state`], [`testing`]: the setting types, the state and its
@@ -40,12 +41,12 @@
 //! let maint = MaintenanceMode::new(
 //!     MaintenanceSettings::default()
 //!         .state_backend(StateBackendKind::Memory)
-//!         .ignore_urls(["/health$"]),
+//!         .ignore_urls(["/static/"]),
 //! )?;
 //! let app = test::init_service(
 //!     App::new()
 //!         .route("/", web::get().to(|| async { HttpResponse::Ok().body("Home") }))
-//!         .route("/health", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+//!         .route("/static/app.css", web::get().to(|| async { HttpResponse::Ok().body("body {}") }))
 //!         .wrap(maint.middleware()),
 //! )
 //! .await;
@@ -53,8 +54,8 @@
 //! maint.set_maintenance_mode(true).await?;
 //! let home = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
 //! assert_eq!(home.status(), 503);
-//! let health = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
-//! assert_eq!(health.status(), 200);
+//! let css = test::call_service(&app, test::TestRequest::get().uri("/static/app.css").to_request()).await;
+//! assert_eq!(css.status(), 200);
 //! # Ok::<_, Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```

@@ -58,11 +58,10 @@ impl HelperDef for MaintenanceModeHelper {
         _: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
     ) -> Result<ScopedJson<'rc>, RenderError> {
-        let on = self.maint.is_on();
         let answer = if self.read_only {
-            on && self.maint.state().is_read_only()
+            self.maint.is_read_only()
         } else {
-            on
+            self.maint.is_on()
         };
         Ok(ScopedJson::Derived(JsonValue::Bool(answer)))
     }
