@@ -1,7 +1,10 @@
 //! End-to-end in a real browser: headless Debian Chromium, driven over
 //! WebDriver by Debian's chromedriver, uses the real `example-site` as a
 //! person would: logs in through the form, opens the toggle page, switches
-//! maintenance on with its button, and meets the maintenance page.
+//! maintenance on with its button, and meets the maintenance page. A second
+//! test follows the bypass link of `maintenance_mode on --with-secret`: the
+//! browser that opened it sees the home page during maintenance, a fresh
+//! profile sees the maintenance page, and a new secret shuts the first out.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian packages
 //! `chromium` and `chromium-driver`; `.ci/run` installs them). Outside CI
@@ -21,7 +24,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use maint_test_support::{
     in_ci,
     process::{Output, Watched, with_free_port},
-    site::{BANNER, ExampleSite, Server, Site},
+    site::{BANNER, ExampleSite, MAINTENANCE_WORD, Server, Site},
 };
 use serde_json::json;
 
@@ -348,6 +351,269 @@ async fn a_superuser_switches_maintenance_on_in_a_real_browser() {
         );
     };
     drop(driver);
+    for shot in shots {
+        println!("artifact: {}", shot.display());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The bypass link (`maintenance_mode on --with-secret`) in a real browser.
+
+/// The cookie the bypass link sets (the contract's "Bypass link").
+const BYPASS_COOKIE: &str = "maint_bypass";
+
+/// `maintenance_mode on --with-secret`, which must succeed; the link it
+/// prints (`/maintenance-mode/bypass/TOKEN`, a 32-character URL-safe token).
+#[track_caller]
+fn switch_on_with_secret(site: &Site, server: &Server) -> String {
+    let run = site.command(&["on", "--with-secret"]);
+    run.assert_success();
+    let link = run
+        .stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("bypass: "))
+        .unwrap_or_else(|| panic!("`on --with-secret` printed no `bypass: ` line: {run:?}"))
+        .trim()
+        .to_owned();
+    let token = link
+        .strip_prefix("/maintenance-mode/bypass/")
+        .unwrap_or_else(|| panic!("not a bypass link: {link:?}"));
+    assert!(
+        token.len() == 32
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "not a 32-character URL-safe token: {token:?}"
+    );
+    server.await_maintenance(true);
+    link
+}
+
+/// Polls the visible text (every 50 ms, at most [`STEP_LIMIT`]) until
+/// `holds`; returns it, panicking with the last text seen (`expected` says what
+/// was awaited).
+async fn wait_for_text(browser: &Client, expected: &str, holds: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        let text = visible_text(browser).await;
+        if holds(&text) {
+            return text;
+        }
+        assert!(
+            started.elapsed() < STEP_LIMIT,
+            "{expected}: not seen within {STEP_LIMIT:?}; the page shows:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Opens `path` (the browser waits for the load, following redirects).
+async fn open(browser: &Client, server: &Server, path: &str) {
+    browser
+        .goto(&server.url(path))
+        .await
+        .unwrap_or_else(|e| panic!("open {path}: {e}"));
+}
+
+/// The browser shows the maintenance page at `/` (503, "maintenance", no home page).
+async fn assert_maintenance_page(browser: &Client, who: &str) {
+    wait_for_page(browser, "/").await;
+    let page = wait_for_text(browser, &format!("{who}: the maintenance page"), |text| {
+        text.to_lowercase().contains(MAINTENANCE_WORD)
+    })
+    .await;
+    assert!(
+        !page.contains("Welcome"),
+        "{who}: the home page leaked through: {page}"
+    );
+    let title = browser.title().await.expect("title");
+    assert!(
+        title.to_lowercase().contains(MAINTENANCE_WORD),
+        "{who}: the title does not say maintenance: {title}"
+    );
+    assert_eq!(
+        document_status(browser).await,
+        json!(503),
+        "{who}: the maintenance page is not a 503"
+    );
+}
+
+/// The browser shows the home page at `/` with the maintenance banner (200).
+async fn assert_home_in_maintenance(browser: &Client, who: &str) {
+    wait_for_page(browser, "/").await;
+    let page = wait_for_text(browser, &format!("{who}: the home page"), |text| {
+        text.contains("Welcome")
+    })
+    .await;
+    let heading = find(browser, "main h1").await.text().await.expect("h1");
+    assert_eq!(heading, "Home", "{who}: not the home page: {page}");
+    assert!(
+        page.contains(BANNER),
+        "{who}: the home page lacks the banner {BANNER:?}: {page}"
+    );
+    assert_eq!(
+        document_status(browser).await,
+        json!(200),
+        "{who}: the home page is not a 200"
+    );
+}
+
+/// The bypass cookie as WebDriver sees it: present, `HttpOnly`,
+/// `SameSite=Lax`, not `Secure` (plain HTTP), and hidden from `document.cookie`.
+/// Returns its value.
+async fn assert_bypass_cookie(browser: &Client) -> String {
+    let cookie = browser
+        .get_named_cookie(BYPASS_COOKIE)
+        .await
+        .unwrap_or_else(|e| panic!("the bypass link set no {BYPASS_COOKIE} cookie: {e}"));
+    assert_eq!(
+        cookie.http_only(),
+        Some(true),
+        "{BYPASS_COOKIE} is not HttpOnly: {cookie:?}"
+    );
+    assert_eq!(
+        cookie.same_site().map(|same_site| same_site.to_string()),
+        Some("Lax".to_owned()),
+        "{BYPASS_COOKIE} is not SameSite=Lax: {cookie:?}"
+    );
+    assert_ne!(
+        cookie.secure(),
+        Some(true),
+        "{BYPASS_COOKIE} is Secure over plain HTTP (the browser would drop it): {cookie:?}"
+    );
+    let script_cookies = browser
+        .execute("return document.cookie", vec![])
+        .await
+        .expect("document.cookie");
+    let script_cookies = script_cookies
+        .as_str()
+        .expect("document.cookie is a string");
+    assert!(
+        !script_cookies.contains(BYPASS_COOKIE),
+        "scripts can read {BYPASS_COOKIE}: document.cookie = {script_cookies:?}"
+    );
+    cookie.value().to_owned()
+}
+
+/// The bypass flow: profile 1 follows the link through maintenance, a fresh
+/// profile does not get through, a new secret shuts profile 1 out again.
+async fn bypass_flow(
+    first: &Client,
+    driver: &ChromeDriver,
+    fresh: &Path,
+    site: &Site,
+    server: &Server,
+) -> Vec<PathBuf> {
+    let mut shots = Vec::new();
+    let link = switch_on_with_secret(site, server);
+    assert_eq!(site.status(), "on");
+
+    // Profile 1, before the link: the maintenance page.
+    open(first, server, "/").await;
+    assert_maintenance_page(first, "profile 1 before the link").await;
+    shots.push(screenshot(first, "e2e-bypass-1-maintenance-before-link.png").await);
+
+    // The link: 302 to `/` with the cookie; the home page with the banner.
+    open(first, server, &link).await;
+    assert_home_in_maintenance(first, "profile 1 after the link").await;
+    let cookie = assert_bypass_cookie(first).await;
+    shots.push(screenshot(first, "e2e-bypass-2-home-through-link.png").await);
+
+    // Reloading keeps it: the cookie, not the link, lets the browser through.
+    first.refresh().await.expect("reload");
+    assert_home_in_maintenance(first, "profile 1 after a reload").await;
+    open(first, server, "/").await;
+    assert_home_in_maintenance(first, "profile 1 opening / again").await;
+
+    // A fresh profile (another session, another user-data-dir): maintenance.
+    let second = connect(driver, fresh).await;
+    open(&second, server, "/").await;
+    assert_maintenance_page(&second, "a fresh profile").await;
+    assert!(
+        second.get_named_cookie(BYPASS_COOKIE).await.is_err(),
+        "the fresh profile has a {BYPASS_COOKIE} cookie"
+    );
+    shots.push(screenshot(&second, "e2e-bypass-3-fresh-profile-maintenance.png").await);
+    let _ = second.close().await;
+
+    // Off, then on with a new secret: profile 1's cookie no longer works.
+    site.switch(false, server);
+    let new_link = switch_on_with_secret(site, server);
+    assert_ne!(
+        new_link, link,
+        "`--with-secret` printed the same link twice"
+    );
+    let kept = first
+        .get_named_cookie(BYPASS_COOKIE)
+        .await
+        .expect("profile 1 still holds its old bypass cookie");
+    assert_eq!(
+        kept.value(),
+        cookie,
+        "the browser changed the cookie by itself"
+    );
+    open(first, server, "/").await;
+    assert_maintenance_page(first, "profile 1 with the old cookie after a new secret").await;
+    shots.push(screenshot(first, "e2e-bypass-4-old-cookie-maintenance.png").await);
+
+    // The old link does not let it through either; the new one does.
+    open(first, server, &link).await;
+    wait_for_page(first, &link).await;
+    let page = wait_for_text(first, "the old link: the maintenance page", |text| {
+        text.to_lowercase().contains(MAINTENANCE_WORD)
+    })
+    .await;
+    assert!(
+        !page.contains("Welcome"),
+        "the old link let profile 1 through: {page}"
+    );
+    assert_eq!(
+        document_status(first).await,
+        json!(503),
+        "the old link is not a 503"
+    );
+    open(first, server, &new_link).await;
+    assert_home_in_maintenance(first, "profile 1 after the new link").await;
+    assert_ne!(
+        assert_bypass_cookie(first).await,
+        cookie,
+        "the new link set the old cookie"
+    );
+    shots.push(screenshot(first, "e2e-bypass-5-home-through-new-link.png").await);
+    shots
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bypass_link_lets_one_browser_through_maintenance() {
+    if !browser_available_or_skip() {
+        return;
+    }
+    let site = EXAMPLE_SITE.site("");
+    let server = site.start();
+    // Declared before the driver, so Chromium is gone before the profiles are removed.
+    let profiles = [1, 2].map(|n| {
+        tempfile::Builder::new()
+            .prefix(&format!("maint-e2e-bypass-chromium-{n}-"))
+            .tempdir()
+            .expect("profile dir")
+    });
+    let driver = ChromeDriver::start();
+
+    let started = Instant::now();
+    let session = async {
+        let first = connect(&driver, profiles[0].path()).await;
+        let shots = bypass_flow(&first, &driver, profiles[1].path(), &site, &server).await;
+        let _ = first.close().await;
+        shots
+    };
+    let Ok(shots) = tokio::time::timeout(TEST_LIMIT, session).await else {
+        panic!(
+            "the browser session did not finish within {TEST_LIMIT:?}; server stderr:\n{}",
+            server.stderr()
+        );
+    };
+    drop(driver);
+    println!("bypass flow took {:?}", started.elapsed());
     for shot in shots {
         println!("artifact: {}", shot.display());
     }
