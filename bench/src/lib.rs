@@ -9,7 +9,8 @@
 //!   cookie taken from one server is valid on every other;
 //! - routes: `/hello` (plain 200), `/exempt/page` (under `ignore_urls`), `/`
 //!   (a small HTML page), `/legacy/` (`#[maintenance_on]`), `/login-superuser`
-//!   (stores a superuser in the session) and the toggle routes.
+//!   (stores a superuser in the session) and maint's routes (the toggle routes
+//!   and the bypass link, `maint_actix::routes::routes()`).
 //!
 //! Only the app lives here: what measures it (`bench-driver`, the soak run)
 //! is in `src/bin/bench-driver/`, so that changing the driver never changes
@@ -18,6 +19,7 @@
 //! See `BENCHMARKS.md` and `bench/run`.
 
 use std::{
+    cell::Cell,
     future::Future,
     net::SocketAddr,
     path::PathBuf,
@@ -39,7 +41,10 @@ use actix_web::{
     web::{self, Bytes},
 };
 use maint_actix::{
-    MaintenanceMode, MaintenanceSettings, MaintenanceUser, settings::StateBackendKind,
+    MaintenanceMode, MaintenanceSettings, MaintenanceState, MaintenanceUser,
+    bypass::{self, BypassSecret},
+    settings::StateBackendKind,
+    state::Schedule,
 };
 
 /// `ignore_urls` of the benchmark app (anchored at the start by maint, as by Django).
@@ -60,6 +65,13 @@ pub const PEER: &str = "127.0.0.1:40000";
 
 /// Body of `/hello`.
 pub const HELLO: &str = "hello";
+
+/// The token of the bypass cases' secret (`maintenance_mode on --secret TOKEN`).
+pub const BYPASS_TOKEN: &str = "maint-bench-bypass-token-0123456789";
+
+/// `bypass_cookie_ttl` of the second cookie of `on-bypass-cookie-miss` (the
+/// default is 12 hours): another expiry, so another valid cookie.
+const OTHER_BYPASS_COOKIE_TTL: u64 = 6 * 60 * 60;
 
 /// Where the state lives.
 #[derive(Debug, Clone)]
@@ -305,17 +317,30 @@ pub enum Case {
     OffLegacy,
     /// `GET /same-size`, maintenance off: a 200 with the maintenance page's body and headers.
     OffSameSize,
+    /// `GET /hello` with a bypass cookie (as in `on-bypass-cookie`), maintenance
+    /// off: what carrying the cookie costs when nothing looks at it.
+    OffBypassCookie,
     /// `GET /hello` during maintenance: the maintenance page (HTML, default template).
     On,
     /// `GET /exempt/page` during maintenance: exempt by `ignore_urls`.
     OnExemptUrl,
     /// `GET /hello` with a superuser's session cookie during maintenance: exempt.
     OnExemptSuperuser,
+    /// `GET /hello` in read-only mode: served (a read).
+    OnReadOnlyGet,
+    /// `GET /hello` during maintenance with a bypass secret, carrying a valid
+    /// bypass cookie (from the app's bypass link): served, the worker's cache
+    /// of the last valid cookie answering.
+    OnBypassCookie,
+    /// The same with two valid cookies (two expiries) sent in turn, so that
+    /// the worker's cache misses every time: a full HMAC-SHA256 per request,
+    /// what the first request of a browser costs.
+    OnBypassCookieMiss,
 }
 
 impl Case {
     /// Every case, in report order.
-    pub const ALL: [Case; 10] = [
+    pub const ALL: [Case; 14] = [
         Case::None,
         Case::Off,
         Case::OffUnmarkedApp,
@@ -323,9 +348,13 @@ impl Case {
         Case::OffExemptUrl,
         Case::OffLegacy,
         Case::OffSameSize,
+        Case::OffBypassCookie,
         Case::On,
         Case::OnExemptUrl,
         Case::OnExemptSuperuser,
+        Case::OnReadOnlyGet,
+        Case::OnBypassCookie,
+        Case::OnBypassCookieMiss,
     ];
 
     /// The case's name on command lines and in reports.
@@ -338,9 +367,13 @@ impl Case {
             Case::OffExemptUrl => "off-exempt-url",
             Case::OffLegacy => "off-legacy",
             Case::OffSameSize => "off-same-size",
+            Case::OffBypassCookie => "off-bypass-cookie",
             Case::On => "on",
             Case::OnExemptUrl => "on-exempt-url",
             Case::OnExemptSuperuser => "on-exempt-superuser",
+            Case::OnReadOnlyGet => "on-read-only-get",
+            Case::OnBypassCookie => "on-bypass-cookie",
+            Case::OnBypassCookieMiss => "on-bypass-cookie-miss",
         }
     }
 
@@ -363,9 +396,33 @@ impl Case {
             Case::OffSameSize => {
                 "middleware, maintenance off, GET /same-size (200, the maintenance page's bytes)"
             }
+            Case::OffBypassCookie => {
+                "middleware, maintenance off, GET /hello with a bypass cookie (not looked at)"
+            }
             Case::On => "maintenance on, GET /hello: the maintenance page",
             Case::OnExemptUrl => "maintenance on, GET /exempt/page (ignore_urls)",
             Case::OnExemptSuperuser => "maintenance on, GET /hello with a superuser cookie",
+            Case::OnReadOnlyGet => "read-only mode, GET /hello: served",
+            Case::OnBypassCookie => {
+                "maintenance on with a bypass secret, GET /hello with a valid bypass cookie (cached): served"
+            }
+            Case::OnBypassCookieMiss => {
+                "the same, two valid cookies in turn: the cache misses, a full HMAC per request"
+            }
+        }
+    }
+
+    /// The cases a report compares this one with: its maintenance-off twin
+    /// (the same request served without maintenance), when it has one.
+    pub fn twins(self) -> &'static [Case] {
+        match self {
+            Case::On => &[Case::OffSameSize],
+            Case::OnExemptUrl => &[Case::OffExemptUrl],
+            Case::OnExemptSuperuser => &[Case::OffSuperuser],
+            Case::OnReadOnlyGet => &[Case::Off],
+            Case::OnBypassCookie | Case::OnBypassCookieMiss => &[Case::Off, Case::OffBypassCookie],
+            Case::OffBypassCookie => &[Case::Off],
+            _ => &[],
         }
     }
 
@@ -378,12 +435,36 @@ impl Case {
         }
     }
 
+    /// Maintenance on (`true`) or off for [`maintenance_mode`]; the cases of
+    /// [`Self::detailed_state`] set theirs afterwards.
     fn maintenance(self) -> bool {
         matches!(self, Case::On | Case::OnExemptUrl | Case::OnExemptSuperuser)
     }
 
+    /// Whether the case needs a bypass secret.
+    fn bypass(self) -> bool {
+        matches!(
+            self,
+            Case::OffBypassCookie | Case::OnBypassCookie | Case::OnBypassCookieMiss
+        )
+    }
+
     fn superuser(self) -> bool {
         matches!(self, Case::OffSuperuser | Case::OnExemptSuperuser)
+    }
+
+    /// The state of the cases that need more than on or off (set after
+    /// [`maintenance_mode`]), with `secret` for the bypass cases.
+    fn detailed_state(self, secret: Option<&BypassSecret>) -> Option<MaintenanceState> {
+        match (self, secret) {
+            (Case::OnReadOnlyGet, _) => Some(MaintenanceState::Scheduled(
+                Schedule::default().with_read_only(true),
+            )),
+            (Case::OnBypassCookie | Case::OnBypassCookieMiss, Some(secret)) => {
+                Some(bypass_state(secret))
+            }
+            _ => None,
+        }
     }
 
     /// The status the case must answer with.
@@ -417,18 +498,30 @@ pub struct Prepared {
     /// The case.
     pub case: Case,
     service: Box<dyn CallStatus>,
-    cookie: Option<String>,
+    /// The `Cookie` headers the requests carry, in turn (none, one, or two).
+    cookies: Vec<String>,
+    /// How many requests were built (which cookie comes next).
+    built: Cell<usize>,
     maint: MaintenanceMode,
     // Keeps the runtime the service was created on alive as long as the service.
     _system: actix_rt::SystemRunner,
 }
 
 impl Prepared {
-    /// Builds the app of `case` (memory backend) and checks one request's status.
+    /// Builds the app of `case` (memory backend) and checks one request's
+    /// status (one per cookie, when the case sends several in turn).
     pub fn new(case: Case) -> Self {
         let system = actix_rt::System::new();
         let maint = maintenance_mode(&Backend::Memory, case.maintenance())
             .expect("the benchmark settings are valid");
+        let secret = case
+            .bypass()
+            .then(|| BypassSecret::new(BYPASS_TOKEN).expect("a valid bypass token"));
+        if let Some(state) = case.detailed_state(secret.as_ref()) {
+            maint
+                .set_blocking(state)
+                .expect("the memory backend stores the state");
+        }
         let service: Box<dyn CallStatus> = match case {
             Case::None => Box::new(
                 system.block_on(init_service(app_without_middleware(maint.clone(), routes))),
@@ -441,31 +534,64 @@ impl Prepared {
                 Box::new(system.block_on(init_service(app_with_middleware(maint.clone(), routes))))
             }
         };
-        let cookie = case.superuser().then(|| superuser_cookie(&system));
+        let cookies = match (case, &secret) {
+            _ if case.superuser() => vec![superuser_cookie(&system)],
+            // As a browser gets it: the app's bypass link, on the same handle.
+            (Case::OnBypassCookie, _) => vec![bypass_cookie(&system, &maint)],
+            // A second valid cookie: the same secret's link on a handle whose
+            // cookies live shorter (another expiry, so another value).
+            (Case::OnBypassCookieMiss, Some(secret)) => vec![
+                bypass_cookie(&system, &maint),
+                bypass_cookie(
+                    &system,
+                    &issuer(
+                        secret,
+                        settings(&Backend::Memory).bypass_cookie_ttl(OTHER_BYPASS_COOKIE_TTL),
+                    ),
+                ),
+            ],
+            // Maintenance is off here, so the link is another handle's (same
+            // secret, same settings): a cookie like `on-bypass-cookie`'s.
+            (Case::OffBypassCookie, Some(secret)) => vec![bypass_cookie(
+                &system,
+                &issuer(secret, settings(&Backend::Memory)),
+            )],
+            _ => Vec::new(),
+        };
+        if let [first, second] = cookies.as_slice() {
+            assert_ne!(first, second, "two different cookies");
+        }
         let prepared = Self {
             case,
             service,
-            cookie,
+            cookies,
+            built: Cell::new(0),
             maint,
             _system: system,
         };
-        let status = prepared.call(prepared.request());
-        assert_eq!(
-            status,
-            case.expected_status(),
-            "case {} answers {status}",
-            case.name()
-        );
+        for _ in 0..prepared.cookies.len().max(1) {
+            let status = prepared.call(prepared.request());
+            assert_eq!(
+                status,
+                case.expected_status(),
+                "case {} answers {status}",
+                case.name()
+            );
+        }
         prepared
     }
 
-    /// A fresh request of the case (as wrk sends it, from a loopback peer).
+    /// A fresh request of the case (as wrk sends it, from a loopback peer),
+    /// with the case's next cookie.
     pub fn request(&self) -> Request {
         let mut req = TestRequest::get()
             .uri(self.case.path())
             .peer_addr(peer())
             .insert_header((header::HOST, "127.0.0.1:8100"));
-        if let Some(cookie) = &self.cookie {
+        if !self.cookies.is_empty() {
+            let built = self.built.get();
+            self.built.set(built.wrapping_add(1));
+            let cookie = &self.cookies[built % self.cookies.len()];
             req = req.insert_header((header::COOKIE, cookie.as_str()));
         }
         req.to_request()
@@ -493,6 +619,48 @@ fn superuser_cookie(system: &actix_rt::SystemRunner) -> String {
         .to_request();
     let res = ready_now(app.call(req)).expect("login");
     cookie_of(&res).expect("the login sets a session cookie")
+}
+
+/// Maintenance on, until switched off, with the bypass link's `secret`.
+fn bypass_state(secret: &BypassSecret) -> MaintenanceState {
+    MaintenanceState::Scheduled(Schedule::default().with_bypass(secret.clone()))
+}
+
+/// A handle of `settings` in maintenance with `secret`: the cookies of its
+/// bypass link are valid for every state with the same secret.
+fn issuer(secret: &BypassSecret, settings: MaintenanceSettings) -> MaintenanceMode {
+    let maint = MaintenanceMode::new(settings).expect("valid settings");
+    maint
+        .set_blocking(bypass_state(secret))
+        .expect("the memory backend stores the state");
+    maint
+}
+
+/// The bypass cookie (`maint_bypass=...`) a browser gets from `maint`'s
+/// bypass link, `GET /maintenance-mode/bypass/TOKEN`, on the benchmark app.
+fn bypass_cookie(system: &actix_rt::SystemRunner, maint: &MaintenanceMode) -> String {
+    let app = system.block_on(init_service(app_with_middleware(maint.clone(), routes)));
+    let res = ready_now(app.call(bypass_link())).expect("the bypass link");
+    assert_eq!(res.status(), 302, "the bypass link redirects");
+    bypass_cookie_of(&res).expect("the bypass link sets the bypass cookie")
+}
+
+/// `GET /maintenance-mode/bypass/TOKEN` with [`BYPASS_TOKEN`].
+fn bypass_link() -> Request {
+    TestRequest::get()
+        .uri(&format!("/maintenance-mode/bypass/{BYPASS_TOKEN}"))
+        .peer_addr(peer())
+        .to_request()
+}
+
+/// The `Cookie` header value of the bypass cookie a response sets (`maint_bypass=...`).
+fn bypass_cookie_of<B>(res: &ServiceResponse<B>) -> Option<String> {
+    let prefix = format!("{}=", bypass::COOKIE_NAME);
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .filter_map(|value| value.to_str().ok()?.split(';').next())
+        .find(|pair| pair.starts_with(&prefix))
+        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -539,6 +707,46 @@ mod tests {
         let without = actix_test::init_service(app_without_middleware(maint, routes)).await;
         let res = without.call(get("/hello").to_request()).await.unwrap();
         assert_eq!(res.status(), 200);
+    }
+
+    #[actix_web::test]
+    async fn read_only_mode_and_the_bypass_cookie_let_only_their_requests_through() {
+        let maint = maintenance_mode(&Backend::Memory, false).unwrap();
+        let app = actix_test::init_service(app_with_middleware(maint.clone(), routes)).await;
+        let get = || {
+            actix_test::TestRequest::get()
+                .uri("/hello")
+                .peer_addr(peer())
+        };
+        let post = || {
+            actix_test::TestRequest::post()
+                .uri("/hello")
+                .peer_addr(peer())
+        };
+
+        let read_only = Schedule::default().with_read_only(true);
+        maint
+            .set(MaintenanceState::Scheduled(read_only))
+            .await
+            .unwrap();
+        assert_eq!(app.call(get().to_request()).await.unwrap().status(), 200);
+        assert_eq!(app.call(post().to_request()).await.unwrap().status(), 503);
+
+        let secret = BypassSecret::new(BYPASS_TOKEN).unwrap();
+        maint.set(bypass_state(&secret)).await.unwrap();
+        assert_eq!(app.call(get().to_request()).await.unwrap().status(), 503);
+        let link = app.call(bypass_link()).await.unwrap();
+        assert_eq!(link.status(), 302);
+        let cookie = bypass_cookie_of(&link).expect("the bypass cookie");
+        let with = |cookie: &str| get().insert_header((header::COOKIE, cookie)).to_request();
+        assert_eq!(app.call(with(&cookie)).await.unwrap().status(), 200);
+        let forged = format!("{}A", &cookie[..cookie.len() - 1]);
+        let forged = if forged == cookie {
+            format!("{}B", &cookie[..cookie.len() - 1])
+        } else {
+            forged
+        };
+        assert_eq!(app.call(with(&forged)).await.unwrap().status(), 503);
     }
 
     #[test]

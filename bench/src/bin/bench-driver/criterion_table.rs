@@ -15,8 +15,9 @@ pub fn write(cli: &Cli, report: &mut Report) {
     report.line(
         "`actix_web::test::init_service` of the benchmark app (memory backend), session middleware \
          in every case; the timed part is the service call and the drop of its response (the request \
-         is built outside it). Median time per request, its 95% confidence interval, and the \
-         difference to `none` (the app without the maintenance middleware).",
+         is built outside it). Median time per request, its 95% confidence interval, the \
+         difference to `none` (the app without the maintenance middleware) and to the case's \
+         maintenance-off twins.",
     );
     report.line("");
     let Some(dir) = &cli.criterion_dir else {
@@ -25,15 +26,24 @@ pub fn write(cli: &Cli, report: &mut Report) {
         return;
     };
     let baseline = median_estimate(dir, "middleware", Case::None.name()).map(|(m, _, _)| m);
-    report.line("| case | what | median | 95% CI | − none |");
-    report.line("|---|---|---|---|---|");
+    report.line("| case | what | median | 95% CI | − none | vs its maintenance-off twin |");
+    report.line("|---|---|---|---|---|---|");
     let mut any = false;
     for case in Case::ALL {
         if let Some((m, lo, hi)) = median_estimate(dir, "middleware", case.name()) {
             any = true;
             let delta = baseline.map_or(String::new(), |b| format!("{:+.0} ns", m - b));
+            let twins = case
+                .twins()
+                .iter()
+                .filter_map(|twin| {
+                    let (t, _, _) = median_estimate(dir, "middleware", twin.name())?;
+                    Some(format!("{:+.0} ns (vs `{}`)", m - t, twin.name()))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
             report.line(&format!(
-                "| `middleware/{}` | {} | **{:.0} ns** | {:.0}–{:.0} ns | {delta} |",
+                "| `middleware/{}` | {} | **{:.0} ns** | {:.0}–{:.0} ns | {delta} | {twins} |",
                 case.name(),
                 case.describe(),
                 m,
@@ -46,12 +56,15 @@ pub fn write(cli: &Cli, report: &mut Report) {
         if let Some((m, lo, hi)) = median_estimate(dir, "is_on", id) {
             any = true;
             report.line(&format!(
-                "| `is_on/{id}` | `MaintenanceMode::is_on()` alone, maintenance {id} | **{m:.2} ns** | {lo:.2}–{hi:.2} ns | |"
+                "| `is_on/{id}` | `MaintenanceMode::is_on()` alone, maintenance {id} | **{m:.2} ns** | {lo:.2}–{hi:.2} ns | | |"
             ));
         }
     }
     if !any {
-        report.line(&format!("| – | no results under {} | | | |", dir.display()));
+        report.line(&format!(
+            "| – | no results under {} | | | | |",
+            dir.display()
+        ));
     }
     report.line("");
     report.line(

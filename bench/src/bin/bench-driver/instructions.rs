@@ -1,6 +1,6 @@
 //! The instruction-count section: callgrind counts per request of every
 //! `hot-path` case, where the extra instructions go (by function), maint's
-//! own functions in `on`, then the `perf stat` table.
+//! own functions in `on` and `on-bypass-cookie`, then the `perf stat` table.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
@@ -9,12 +9,18 @@ use maint_bench::Case;
 use crate::{callgrind, cli::Cli, machine::tool_version, perf_stat, report::Report};
 
 /// The cases compared function by function: (case, its baseline).
-const DIFFS: [(Case, Case); 4] = [
+const DIFFS: [(Case, Case); 8] = [
     (Case::Off, Case::None),
     (Case::On, Case::OffSameSize),
     (Case::OnExemptSuperuser, Case::OffSuperuser),
     (Case::OnExemptUrl, Case::OffExemptUrl),
+    (Case::OnReadOnlyGet, Case::Off),
+    (Case::OffBypassCookie, Case::Off),
+    (Case::OnBypassCookie, Case::OffBypassCookie),
+    (Case::OnBypassCookieMiss, Case::OnBypassCookie),
 ];
+/// The cases whose maint functions are listed by inclusive cost.
+const MAINT_FUNCTIONS_OF: [Case; 2] = [Case::On, Case::OnBypassCookie];
 /// Rows per function table.
 const TOP_FUNCTIONS: usize = 12;
 
@@ -59,22 +65,19 @@ pub fn run(cli: &Cli, report: &mut Report) -> Result<(), String> {
 }
 
 /// The table of instructions per request, against `none` and against each
-/// maintenance case's maintenance-off twin.
+/// case's maintenance-off twins ([`Case::twins`]).
 fn write_counts(report: &mut Report, counts: &BTreeMap<&'static str, f64>) {
     let none = counts[Case::None.name()];
     report.line("| case | what | instructions/request | − none | vs its maintenance-off twin |");
     report.line("|---|---|---|---|---|");
     for case in Case::ALL {
         let count = counts[case.name()];
-        let twin = match case {
-            Case::On => Some(Case::OffSameSize),
-            Case::OnExemptUrl => Some(Case::OffExemptUrl),
-            Case::OnExemptSuperuser => Some(Case::OffSuperuser),
-            _ => None,
-        };
-        let twin_text = twin.map_or(String::new(), |t| {
-            format!("{:+.0} (vs `{}`)", count - counts[t.name()], t.name())
-        });
+        let twin_text = case
+            .twins()
+            .iter()
+            .map(|t| format!("{:+.0} (vs `{}`)", count - counts[t.name()], t.name()))
+            .collect::<Vec<_>>()
+            .join("; ");
         report.line(&format!(
             "| `{}` | {} | **{:.0}** | {:+.0} | {twin_text} |",
             case.name(),
@@ -113,26 +116,31 @@ fn write_diffs(
     Ok(())
 }
 
-/// maint's own functions in the `on` profile, by inclusive cost.
+/// maint's own functions in the profiles of [`MAINT_FUNCTIONS_OF`], by inclusive cost.
 fn write_maint_functions(
     report: &mut Report,
     profiles: &BTreeMap<&'static str, PathBuf>,
     n: usize,
 ) -> Result<(), String> {
-    let Some(on) = profiles.get(Case::On.name()) else {
-        return Ok(());
-    };
-    report.line("### maint's own functions in `on` (inclusive instructions per request)");
-    report.line("");
-    report.line("| instr/request | function |");
-    report.line("|---|---|");
-    for (cost, function) in callgrind::annotate(on, true)?
-        .into_iter()
-        .filter(|(_, f)| f.contains("maint_actix"))
-        .take(TOP_FUNCTIONS)
-    {
-        report.line(&format!("| {:.0} | `{function}` |", cost / n as f64));
+    for case in MAINT_FUNCTIONS_OF {
+        let Some(profile) = profiles.get(case.name()) else {
+            continue;
+        };
+        report.line(&format!(
+            "### maint's own functions in `{}` (inclusive instructions per request)",
+            case.name()
+        ));
+        report.line("");
+        report.line("| instr/request | function |");
+        report.line("|---|---|");
+        for (cost, function) in callgrind::annotate(profile, true)?
+            .into_iter()
+            .filter(|(_, f)| f.contains("maint_actix"))
+            .take(TOP_FUNCTIONS)
+        {
+            report.line(&format!("| {:.0} | `{function}` |", cost / n as f64));
+        }
+        report.line("");
     }
-    report.line("");
     Ok(())
 }
