@@ -575,6 +575,25 @@ impl Client {
         self.finish(&format!("GET {path}"), result)
     }
 
+    /// `METHOD path` (`HEAD`, `OPTIONS`, `PUT`, `DELETE`, ...) without a
+    /// body, with extra request headers.
+    pub fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(cookies) = self.cookie_header() {
+            request = request.header("cookie", cookies);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(())
+            .unwrap_or_else(|e| panic!("cannot build {method} {path}: {e}"));
+        let result = self.agent.run(request);
+        self.finish(&format!("{method} {path}"), result)
+    }
+
     /// `POST path` with an urlencoded form.
     pub fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
         self.post_with(path, fields, &[])
