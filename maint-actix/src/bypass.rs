@@ -32,6 +32,7 @@ use std::{
     cell::RefCell,
     fmt,
     sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -78,9 +79,7 @@ pub struct BypassSecret {
 #[non_exhaustive]
 pub enum BypassTokenError {
     /// Shorter than [`MIN_TOKEN_LEN`] or longer than [`MAX_TOKEN_LEN`].
-    #[error(
-        "a bypass token must be {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN} characters long, not {0}"
-    )]
+    #[error("a bypass token must be {MIN_TOKEN_LEN} to {MAX_TOKEN_LEN} characters long, not {0}")]
     Length(usize),
     /// A character outside `A-Z a-z 0-9 - _` (it has to survive a URL path unescaped).
     #[error("a bypass token may only hold the URL-safe characters A-Z a-z 0-9 - _")]
@@ -109,7 +108,8 @@ impl BypassSecret {
         let mut bytes = [0; GENERATED_TOKEN_BYTES];
         rand::rng().fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
-        let secret = Self::new(&token).expect("a generated token has the right alphabet and length");
+        let secret =
+            Self::new(&token).expect("a generated token has the right alphabet and length");
         (token, secret)
     }
 
@@ -209,7 +209,9 @@ pub(crate) struct BypassKey {
 
 impl fmt::Debug for BypassKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BypassKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("BypassKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -255,16 +257,30 @@ impl BypassKey {
     }
 }
 
-/// The value of the bypass cookie in a `Cookie` header, if it holds one.
+/// How many bypass cookies of one header are looked at: a browser holds one,
+/// and each that is not in the worker's cache costs a MAC.
+const MAX_COOKIES_LOOKED_AT: usize = 4;
+
+const COOKIE_NAME_EQ: &[u8] = b"maint_bypass=";
+
+/// The values of the bypass cookie in a `Cookie` header (the first
+/// [`MAX_COOKIES_LOOKED_AT`]).
 ///
-/// A scan for one name rather than the cookie crate's parser, which builds
-/// every cookie of the header (this runs per request during maintenance when
-/// a secret is set); whatever it finds is authenticated before it counts.
-pub(crate) fn cookie_in_header(header: &str) -> Option<&str> {
-    header
-        .split(';')
-        .find_map(|pair| pair.trim_start().strip_prefix(COOKIE_NAME)?.strip_prefix('='))
-        .map(str::trim_end)
+/// A walk over the `;` of the raw bytes rather than the cookie crate's
+/// parser, which builds every cookie of the header, or a UTF-8 check of the
+/// whole header: this runs per request during maintenance when a secret is
+/// set. Whatever it finds is authenticated before it counts.
+pub(crate) fn cookies_in_header(header: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b';', header)
+        .chain(std::iter::once(header.len()))
+        .filter_map(move |end| {
+            let pair = &header[start..end];
+            start = end + 1;
+            pair.trim_ascii_start().strip_prefix(COOKIE_NAME_EQ)
+        })
+        .take(MAX_COOKIES_LOOKED_AT)
+        .map(<[u8]>::trim_ascii_end)
 }
 
 /// The cookie that lets a browser through: for `ttl` seconds, never beyond
@@ -277,7 +293,9 @@ pub(crate) fn cookie(
     https: bool,
 ) -> Cookie<'static> {
     let ttl = i64::try_from(ttl).unwrap_or(i64::MAX);
-    let expires = end.map_or(i64::MAX, |end| end.as_second()).min(now.saturating_add(ttl));
+    let expires = end
+        .map_or(i64::MAX, |end| end.as_second())
+        .min(now.saturating_add(ttl));
     Cookie::build(COOKIE_NAME, key.cookie_value(expires))
         .path("/")
         .http_only(true)
@@ -302,34 +320,54 @@ pub(crate) struct VerifiedCookies {
 #[derive(Debug)]
 struct Verified {
     key_id: u64,
-    value: Box<str>,
-    expires: i64,
+    value: Box<[u8]>,
+    /// When the cookie expires, as a `SystemTime`: comparing one with
+    /// `SystemTime::now()` costs a fraction of converting the clock to seconds.
+    expires: Option<SystemTime>,
 }
 
 impl VerifiedCookies {
     /// Whether `value` is a cookie made by `key` that has not expired at `now`.
-    pub(crate) fn is_valid(&self, key: &BypassKey, value: &str, now: i64) -> bool {
+    pub(crate) fn is_valid(&self, key: &BypassKey, value: &[u8], now: SystemTime) -> bool {
         if let Some(seen) = &*self.last.borrow()
             && seen.key_id == key.id
-            && bool::from(seen.value.as_bytes().ct_eq(value.as_bytes()))
+            && constant_time_eq::constant_time_eq(&seen.value, value)
         {
-            return now < seen.expires;
+            return seen.expires.is_some_and(|expires| now < expires);
         }
-        let Some(expires) = key.verify_cookie(value) else {
+        let Some(expires) = std::str::from_utf8(value)
+            .ok()
+            .and_then(|value| key.verify_cookie(value))
+        else {
             return false;
         };
+        let expires = system_time(expires);
         *self.last.borrow_mut() = Some(Verified {
             key_id: key.id,
             value: value.into(),
             expires,
         });
-        now < expires
+        expires.is_some_and(|expires| now < expires)
+    }
+}
+
+/// Unix seconds as a `SystemTime`, when the platform can hold them.
+pub(crate) fn system_time(unix_seconds: i64) -> Option<SystemTime> {
+    let offset = Duration::from_secs(unix_seconds.unsigned_abs());
+    if unix_seconds >= 0 {
+        UNIX_EPOCH.checked_add(offset)
+    } else {
+        UNIX_EPOCH.checked_sub(offset)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(unix_seconds: i64) -> SystemTime {
+        system_time(unix_seconds).unwrap()
+    }
 
     fn key() -> BypassKey {
         BypassKey::new(&BypassSecret::new("a-token-of-twenty-chars").unwrap())
@@ -347,7 +385,14 @@ mod tests {
         let back = BypassSecret::from_stored(&stored).unwrap();
         assert_eq!(back, secret);
         assert!(back.matches(&token));
-        for bad in ["", ".", "abc", "AAAA.AAAA", &format!("{stored}x"), &stored.replace('.', "")] {
+        for bad in [
+            "",
+            ".",
+            "abc",
+            "AAAA.AAAA",
+            &format!("{stored}x"),
+            &stored.replace('.', ""),
+        ] {
             assert!(BypassSecret::from_stored(bad).is_none(), "{bad:?}");
         }
     }
@@ -364,7 +409,10 @@ mod tests {
 
     #[test]
     fn tokens_are_checked() {
-        assert_eq!(BypassSecret::new("x".repeat(15).as_str()), Err(BypassTokenError::Length(15)));
+        assert_eq!(
+            BypassSecret::new("x".repeat(15).as_str()),
+            Err(BypassTokenError::Length(15))
+        );
         assert!(BypassSecret::new(&"x".repeat(16)).is_ok());
         assert!(BypassSecret::new(&"x".repeat(257)).is_err());
         assert_eq!(
@@ -386,7 +434,14 @@ mod tests {
         assert_eq!(key.verify_cookie(&later), None, "edited expiry");
         let padded = value.replacen("2000000000", "02000000000", 1);
         assert_eq!(key.verify_cookie(&padded), None, "same number, other text");
-        for bad in ["", ".", "2000000000", "2000000000.", "x.y", &format!("{value}A")] {
+        for bad in [
+            "",
+            ".",
+            "2000000000",
+            "2000000000.",
+            "x.y",
+            &format!("{value}A"),
+        ] {
             assert_eq!(key.verify_cookie(bad), None, "{bad:?}");
         }
     }
@@ -396,22 +451,50 @@ mod tests {
         let cache = VerifiedCookies::default();
         let key = key();
         let value = key.cookie_value(100);
-        assert!(cache.is_valid(&key, &value, 99));
-        assert!(cache.is_valid(&key, &value, 99), "from the cache");
-        assert!(!cache.is_valid(&key, &value, 100), "expired, from the cache");
+        let value = value.as_bytes();
+        assert!(cache.is_valid(&key, value, at(99)));
+        assert!(cache.is_valid(&key, value, at(99)), "from the cache");
+        assert!(
+            !cache.is_valid(&key, value, at(100)),
+            "expired, from the cache"
+        );
         let other = BypassKey::new(&key.secret);
         assert_ne!(other.id, key.id);
-        assert!(cache.is_valid(&other, &value, 99), "same secret, verified again");
-        let forged = format!("{}A", &value[..value.len() - 1]);
-        assert!(!cache.is_valid(&key, &forged, 99));
+        assert!(
+            cache.is_valid(&other, value, at(99)),
+            "same secret, verified again"
+        );
+        let last = if value.ends_with(b"A") { b"Q" } else { b"A" };
+        let forged = [&value[..value.len() - 1], last].concat();
+        assert!(!cache.is_valid(&key, &forged, at(99)));
+        assert!(!cache.is_valid(&key, b"\xff\xfe", at(99)));
     }
 
     #[test]
     fn the_cookie_is_found_among_others() {
-        assert_eq!(cookie_in_header("maint_bypass=1.abc"), Some("1.abc"));
-        assert_eq!(cookie_in_header("id=x; maint_bypass=1.abc ; z=1"), Some("1.abc"));
-        assert_eq!(cookie_in_header("xmaint_bypass=1.abc"), None);
-        assert_eq!(cookie_in_header("maint_bypassx=1"), None);
-        assert_eq!(cookie_in_header(""), None);
+        let find = |header: &[u8]| {
+            cookies_in_header(header)
+                .map(|value| String::from_utf8_lossy(value).into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(find(b"maint_bypass=1.abc"), ["1.abc"]);
+        assert_eq!(find(b"id=x; maint_bypass=1.abc ; z=1"), ["1.abc"]);
+        assert_eq!(find(b"id=x;maint_bypass=1.abc"), ["1.abc"]);
+        assert_eq!(
+            find(b"maint_bypass=1.abc; maint_bypass=2.x"),
+            ["1.abc", "2.x"]
+        );
+        assert_eq!(find(b"xmaint_bypass=1.abc"), Vec::<String>::new());
+        assert_eq!(find(b"id=a maint_bypass=1"), Vec::<String>::new());
+        assert_eq!(find(b"maint_bypassx=1"), Vec::<String>::new());
+        assert_eq!(find(b""), Vec::<String>::new());
+        assert_eq!(find(b"maint_bypass="), [""]);
+        assert_eq!(
+            find(b"id=\xff\xfe; maint_bypass=1.abc"),
+            ["1.abc"],
+            "bytes that are not UTF-8 elsewhere in the header do not matter"
+        );
+        let many = "maint_bypass=x; ".repeat(100);
+        assert_eq!(find(many.as_bytes()).len(), MAX_COOKIES_LOOKED_AT);
     }
 }

@@ -29,7 +29,7 @@
 //!   before end, end in the future. `--start` / `--end` with `off` or `status` is an error.
 //! - Beyond Django, each only with `on` (an error with `off` or `status`):
 //!   `--for DURATION` (`90s`, `30m`, `2h`, `1h30m`, `1d`; read by
-//!   [`parse_duration`]) ends the maintenance that long from now, rounded to
+//!   [`parse_duration`](crate::state::parse_duration)) ends the maintenance that long from now, rounded to
 //!   the second, and cannot be combined with `--end`; `--reason TEXT` is
 //!   stored and shown; `--read-only` switches on read-only mode; `--secret
 //!   TOKEN` stores a bypass secret ([`BypassSecret::new`]), `--with-secret`
@@ -121,7 +121,7 @@ use crate::{
     bypass::{BypassSecret, BypassTokenError},
     handle::{MaintenanceMode, StateError},
     routes::DEFAULT_PREFIX,
-    state::{DurationError, MaintenanceState, Schedule, ScheduleError, parse_duration, parse_iso8601},
+    state::{DurationError, MaintenanceState, Schedule, ScheduleError, end_after, parse_iso8601},
 };
 
 /// The arguments of `maintenance_mode on|off|status` and its options; see
@@ -340,11 +340,12 @@ impl MaintenanceModeCommand {
                 })
             }
             Action::Status => status(maint, output),
-            Action::Off => self.switch(maint, Request::Off, input, output),
+            Action::Off => self.switch(maint, Request::Off, input, output).map(drop),
             Action::On => {
                 let (state, token) = self.requested_on()?;
-                self.switch(maint, Request::On(state), input, output)?;
-                if let Some(token) = token {
+                let stored = self.switch(maint, Request::On(state), input, output)?;
+                // Only a secret that was stored opens anything.
+                if let Some(token) = token.filter(|_| stored) {
                     writeln!(output, "bypass: {DEFAULT_PREFIX}/bypass/{token}")
                         .and_then(|()| output.flush())
                         .map_err(CommandError::WriteOutput)?;
@@ -379,7 +380,7 @@ impl MaintenanceModeCommand {
         let now = Timestamp::now();
         let start = parse_date("start", self.start.as_deref())?;
         let end = match &self.for_duration {
-            Some(text) => Some(end_after(now, text)?),
+            Some(text) => Some(end_after(now, text).map_err(CommandError::InvalidDuration)?),
             None => parse_date("end", self.end.as_deref())?,
         };
         let (token, bypass) = match (&self.secret, self.with_secret) {
@@ -430,20 +431,21 @@ impl MaintenanceModeCommand {
         self.run(maint, &mut input, &mut output)
     }
 
-    /// `on` (plain or with details) or `off`: skip when already so, confirm, store.
+    /// `on` (plain or with details) or `off`: skip when already so, confirm,
+    /// store. `true` when the state was stored now.
     fn switch(
         &self,
         maint: &MaintenanceMode,
         request: Request,
         input: &mut dyn BufRead,
         output: &mut dyn Write,
-    ) -> Result<(), CommandError> {
+    ) -> Result<bool, CommandError> {
         if let Some(mode) = maint.settings().mode {
             // Django: `get_maintenance_mode()` returns the setting, so a request
             // matching it returns early; anything else fails to set.
             return match request {
-                Request::On(MaintenanceState::On) if mode => Ok(()),
-                Request::Off if !mode => Ok(()),
+                Request::On(MaintenanceState::On) if mode => Ok(false),
+                Request::Off if !mode => Ok(false),
                 _ => Err(CommandError::FixedBySettings(mode)),
             };
         }
@@ -452,13 +454,13 @@ impl MaintenanceModeCommand {
             Request::Off => MaintenanceState::Off,
         };
         if read_stored(maint)?.as_ref() == Some(&requested) {
-            return Ok(());
+            return Ok(false);
         }
         if self.interactive && !confirm(question(&requested), input, output)? {
-            return Ok(());
+            return Ok(false);
         }
         maint.set_blocking(requested)?;
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -474,17 +476,6 @@ fn question(requested: &MaintenanceState) -> &'static str {
         MaintenanceState::Off => "maintenance mode off? (y/N) ",
         _ => "maintenance mode on? (y/N) ",
     }
-}
-
-/// `now + duration`, as a timestamp a schedule can hold.
-fn end_after(now: Timestamp, text: &str) -> Result<Timestamp, CommandError> {
-    let duration = parse_duration(text).map_err(CommandError::InvalidDuration)?;
-    jiff::SignedDuration::try_from(duration)
-        .ok()
-        .and_then(|duration| now.checked_add(duration).ok())
-        // Whole seconds: a friendlier `status`, and a date Django parses.
-        .and_then(|end| end.round(jiff::Unit::Second).ok())
-        .ok_or_else(|| CommandError::InvalidDuration(DurationError::too_long(text)))
 }
 
 fn parse_date(
@@ -570,10 +561,16 @@ fn describe(schedule: &Schedule) -> String {
         (None, None) => None,
     };
     // Debug-quoted, so a reason with a line break still prints as one line.
-    let reason = schedule.reason.as_ref().map(|reason| format!("reason: {reason:?}"));
+    let reason = schedule
+        .reason
+        .as_ref()
+        .map(|reason| format!("reason: {reason:?}"));
     let read_only = schedule.read_only.then(|| "read-only".to_owned());
     // Whether one is set, never the secret.
-    let bypass = schedule.bypass.is_some().then(|| "bypass link set".to_owned());
+    let bypass = schedule
+        .bypass
+        .is_some()
+        .then(|| "bypass link set".to_owned());
     [window, reason, read_only, bypass]
         .into_iter()
         .flatten()

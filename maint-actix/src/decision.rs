@@ -166,7 +166,9 @@ impl Exemptions {
             return false;
         };
         let served = (maintenance.read_only && req.is_read_method())
-            || maintenance.bypass.is_some_and(|key| req.carries_bypass(key))
+            || maintenance
+                .bypass
+                .is_some_and(|key| req.carries_bypass(key))
             || req.is_always_served_route()
             || self.is_health_check(req.path())
             || self.exempts_user(req)
@@ -369,7 +371,10 @@ mod tests {
         let mut user_post = Facts::at("/").user(MaintenanceUser::authenticated("u"));
         user_post.writes = true;
         assert!(ex.need_maintenance_response(None, read_only, &mut user_post));
-        assert!(user_post.logged_out, "a write is answered as in full maintenance");
+        assert!(
+            user_post.logged_out,
+            "a write is answered as in full maintenance"
+        );
         let mut user_get = Facts::at("/").user(MaintenanceUser::authenticated("u"));
         assert!(!ex.need_maintenance_response(None, read_only, &mut user_get));
         assert!(!user_get.logged_out, "a served read does not log out");
@@ -400,7 +405,10 @@ mod tests {
         assert!(plain.bypass_asked);
         let mut no_secret = Facts::at("/");
         no_secret.bypass = true;
-        assert!(decide(&ex, &mut no_secret), "no secret set: nothing bypasses");
+        assert!(
+            decide(&ex, &mut no_secret),
+            "no secret set: nothing bypasses"
+        );
         assert!(!no_secret.bypass_asked);
     }
 
@@ -412,16 +420,30 @@ mod tests {
         };
         assert!(!blocked(&ex, Facts::at("/healthz")));
         assert!(!blocked(&ex, Facts::at("/up")));
-        for path in ["/healthz/", "/healthz/x", "/health", "/upx", "/", "/Healthz"] {
+        for path in [
+            "/healthz/",
+            "/healthz/x",
+            "/health",
+            "/upx",
+            "/",
+            "/Healthz",
+        ] {
             assert!(blocked(&ex, Facts::at(path)), "{path}");
         }
-        assert!(blocked(&Exemptions::default(), Facts::at("/healthz")), "[] turns it off");
+        assert!(
+            blocked(&Exemptions::default(), Facts::at("/healthz")),
+            "[] turns it off"
+        );
     }
 
     #[test]
     fn force_off_serves_even_during_maintenance() {
         let ex = Exemptions::default();
-        assert!(!ex.need_maintenance_response(Some(Force::Off), || Some(InEffect::default()), &mut Facts::at("/")));
+        assert!(!ex.need_maintenance_response(
+            Some(Force::Off),
+            || Some(InEffect::default()),
+            &mut Facts::at("/")
+        ));
     }
 
     #[test]

@@ -88,26 +88,31 @@ impl RequestFacts for ActixFacts<'_> {
     }
 
     fn is_always_served_route(&self) -> bool {
-        matches!(
-            self.req.match_name(),
-            Some(TOGGLE_OFF_ROUTE_NAME | BYPASS_ROUTE_NAME)
-        )
+        match self.req.match_name() {
+            Some(TOGGLE_OFF_ROUTE_NAME) => true,
+            // Its one method: any other gets the maintenance response, not a 405.
+            Some(BYPASS_ROUTE_NAME) => self.req.method() == Method::GET,
+            _ => false,
+        }
     }
 
     fn is_read_method(&self) -> bool {
-        matches!(*self.req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        matches!(
+            *self.req.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        )
     }
 
     fn carries_bypass(&mut self, key: &BypassKey) -> bool {
         let headers = self.req.headers();
-        let cookie = headers
-            .get_all(header::COOKIE)
-            .filter_map(|value| value.to_str().ok())
-            .find_map(bypass::cookie_in_header);
-        if let Some(value) = cookie
-            && self.cookies.is_valid(key, value, bypass::unix_now())
-        {
-            return true;
+        let mut now = None;
+        for header in headers.get_all(header::COOKIE) {
+            for value in bypass::cookies_in_header(header.as_bytes()) {
+                let now = *now.get_or_insert_with(std::time::SystemTime::now);
+                if self.cookies.is_valid(key, value, now) {
+                    return true;
+                }
+            }
         }
         headers
             .get(bypass::HEADER_NAME)

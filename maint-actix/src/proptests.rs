@@ -13,6 +13,20 @@
 //! - the settings: generated TOML tables of known keys with arbitrary values,
 //!   then [`MaintenanceMode::new`]: never a panic, and every error names a key.
 //!
+//! And of what issue 11 added:
+//!
+//! - `--for` durations ([`parse_duration`]): any text is a positive duration
+//!   or an error, and `{h}h{m}m{s}s` (and its other spellings) is exactly
+//!   `h*3600 + m*60 + s` seconds;
+//! - the bypass cookie (`BypassKey`, `VerifiedCookies`, `cookies_in_header`):
+//!   any text is refused without a panic, and a valid cookie with any one
+//!   byte changed (any position, any other value) is refused, also after the
+//!   worker cached the valid one;
+//! - the stored bypass secret ([`BypassSecret::from_stored`]): never a
+//!   panic, and what it reads writes back as the very same text;
+//! - the state text with a reason, read-only mode and a bypass secret: it
+//!   round-trips, and holds Django's two fields only when nothing else is set.
+//!
 //! Case counts are kept moderate (the module runs in a few seconds in debug);
 //! `PROPTEST_CASES=N` raises them for a longer local run. Failures are not
 //! persisted to regression files: proptest prints the minimal failing input.
@@ -34,10 +48,11 @@ use proptest::{
 
 use crate::{
     MaintenanceMode, MaintenanceSettings, MaintenanceState,
+    bypass::{BypassKey, BypassSecret, COOKIE_NAME, VerifiedCookies, cookies_in_header},
     client_ip::{TrustedProxies, resolve_client_ip},
     response::MaintenanceResponse,
     settings::{ResponseType, StateBackendKind},
-    state::{Schedule, parse_iso8601},
+    state::{Schedule, parse_duration, parse_iso8601},
 };
 
 /// The runner configuration: `cases` unless `PROPTEST_CASES` says otherwise,
@@ -85,22 +100,47 @@ fn timestamp() -> impl Strategy<Value = Timestamp> {
         })
 }
 
-fn state() -> impl Strategy<Value = MaintenanceState> {
-    let schedule = (
+/// A stored bypass secret of any salt and digest (deterministic, unlike
+/// [`BypassSecret::new`], which draws a salt).
+fn bypass_secret() -> impl Strategy<Value = BypassSecret> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    (any::<[u8; 16]>(), any::<[u8; 32]>()).prop_map(|(salt, digest)| {
+        let stored = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(salt),
+            URL_SAFE_NO_PAD.encode(digest)
+        );
+        BypassSecret::from_stored(&stored).expect("a salt and a digest of the right sizes")
+    })
+}
+
+/// A schedule with any of its fields set: the window, a reason, read-only
+/// mode, a bypass secret; at least one of them.
+fn schedule() -> impl Strategy<Value = Schedule> {
+    (
         option::of(timestamp()),
         option::of(timestamp()),
         option::of(any::<String>()),
+        any::<bool>(),
+        option::of(bypass_secret()),
     )
-        .prop_filter("a schedule sets something", |(start, end, reason)| {
-            start.is_some() || end.is_some() || reason.is_some()
+        .prop_map(|(start, end, reason, read_only, bypass)| Schedule {
+            start,
+            end,
+            reason,
+            read_only,
+            bypass,
         })
-        .prop_map(|(start, end, reason)| {
-            MaintenanceState::Scheduled(Schedule { start, end, reason, ..Default::default() })
-        });
+        .prop_filter("a schedule sets something", |schedule| {
+            *schedule != Schedule::default()
+        })
+}
+
+fn state() -> impl Strategy<Value = MaintenanceState> {
     prop_oneof![
         1 => Just(MaintenanceState::Off),
         1 => Just(MaintenanceState::On),
-        6 => schedule,
+        6 => schedule().prop_map(MaintenanceState::Scheduled),
     ]
 }
 
@@ -159,6 +199,32 @@ fn header_value(bytes: &[u8]) -> HeaderValue {
     HeaderValue::from_bytes(bytes).expect("the generator keeps only valid header bytes")
 }
 
+/// A JSON value for one of the maint fields of a stored schedule: of the
+/// right type or not, a stored secret or something like one.
+fn json_field_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<String>().prop_map(Value::String),
+        bypass_secret().prop_map(|secret| Value::String(secret.to_stored())),
+        stored_secret_like().prop_map(Value::String),
+        vec(any::<bool>(), 0..2).prop_map(Value::from),
+    ]
+}
+
+/// Text shaped like a stored secret (`SALT.DIGEST`, base64url), of right
+/// and wrong lengths and alphabets.
+fn stored_secret_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[A-Za-z0-9_-]{20,24}\\.[A-Za-z0-9_-]{40,46}",
+        "[A-Za-z0-9_+/=-]{0,30}\\.?[A-Za-z0-9_+/=-]{0,50}",
+        "[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}",
+        any::<String>(),
+    ]
+}
+
 // ---------------------------------------------------------------------------
 // The state text
 
@@ -178,6 +244,14 @@ proptest! {
                     if let Some(start) = start { object.insert("start".into(), start.into()); }
                     if let Some(end) = end { object.insert("end".into(), end.into()); }
                     if let Some(reason) = reason { object.insert("reason".into(), reason.into()); }
+                    serde_json::Value::Object(object).to_string()
+                }),
+            (option::of(json_field_value()), option::of(json_field_value()), option::of(json_field_value()))
+                .prop_map(|(reason, read_only, bypass)| {
+                    let mut object = serde_json::Map::new();
+                    if let Some(reason) = reason { object.insert("reason".into(), reason); }
+                    if let Some(read_only) = read_only { object.insert("read_only".into(), read_only); }
+                    if let Some(bypass) = bypass { object.insert("bypass".into(), bypass); }
                     serde_json::Value::Object(object).to_string()
                 }),
         ]
@@ -203,6 +277,38 @@ proptest! {
         prop_assert_eq!(MaintenanceState::parse(&text), Ok(state.clone()), "text {:?}", text);
         let padded = format!("{pad}{text}{pad}");
         prop_assert_eq!(MaintenanceState::parse(&padded), Ok(state), "text {:?}", padded);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// A schedule's text holds Django's two fields, `start` and `end`, and
+    /// nothing else unless a maint field is set; then exactly the fields set.
+    /// What it reads back is the schedule, secret and all.
+    #[test]
+    fn schedule_text_holds_the_fields_that_are_set(schedule in schedule()) {
+        let state = MaintenanceState::Scheduled(schedule.clone());
+        let text = state.to_text();
+        let json: serde_json::Value = serde_json::from_str(&text).expect("the state text is JSON");
+        let object = json.as_object().expect("an object");
+        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut expected = vec!["end", "start"];
+        if schedule.reason.is_some() { expected.push("reason"); }
+        if schedule.read_only { expected.push("read_only"); }
+        if schedule.bypass.is_some() { expected.push("bypass"); }
+        expected.sort_unstable();
+        prop_assert_eq!(keys, expected, "text {:?}", text);
+        if let Some(secret) = &schedule.bypass {
+            prop_assert_eq!(&object["bypass"], &serde_json::Value::String(secret.to_stored()));
+        }
+        let back = MaintenanceState::parse(&text);
+        prop_assert_eq!(back.as_ref(), Ok(&state), "text {:?}", text);
+        let back = back.expect("read back");
+        prop_assert_eq!(back.is_read_only(), schedule.read_only);
+        prop_assert_eq!(back.reason(), schedule.reason.as_deref());
+        prop_assert_eq!(back.bypass(), schedule.bypass.as_ref());
     }
 }
 
@@ -815,6 +921,9 @@ const SETTINGS_KEYS: &[&str] = &[
     "template",
     "status_code",
     "retry_after",
+    "refresh",
+    "health_urls",
+    "bypass_cookie_ttl",
     "session_user_key",
 ];
 
@@ -898,14 +1007,15 @@ fn setting_value(key: &'static str) -> BoxedStrategy<toml::Value> {
             1 => any::<i64>().prop_map(Value::Integer),
         ]
         .boxed(),
-        "retry_after" => prop_oneof![
+        "retry_after" | "refresh" | "bypass_cookie_ttl" => prop_oneof![
             (-10..100_000i64).prop_map(Value::Integer),
             any::<i64>().prop_map(Value::Integer),
+            Just(Value::Integer(0)),
+            (i64::from(i32::MAX) - 2..=i64::from(i32::MAX) + 2).prop_map(Value::Integer),
         ]
         .boxed(),
-        "ignore_ip_addresses" | "ignore_ip_networks" | "trusted_proxies" | "ignore_urls" => {
-            vec(text(), 0..4).prop_map(Value::Array).boxed()
-        }
+        "ignore_ip_addresses" | "ignore_ip_networks" | "trusted_proxies" | "ignore_urls"
+        | "health_urls" => vec(text(), 0..4).prop_map(Value::Array).boxed(),
         _ => any::<bool>().prop_map(Value::Boolean).boxed(),
     };
     prop_oneof![6 => typed, 1 => any_setting_value()].boxed()
@@ -953,6 +1063,330 @@ proptest! {
                     );
                 }
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// `--for` durations
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Any text is a positive duration or an error, never a panic.
+    #[test]
+    fn parse_duration_never_panics(
+        text in prop_oneof![
+            any::<String>(),
+            "[-+ ]?[0-9]{0,22}(\\.[0-9]{0,12})?[ ]?(y|mo|w|d|h|m|s|ms|us|ns|hours?|minutes?|mins?|seconds?|secs?|days?|weeks?)?",
+            "([0-9]{1,20}[ ,]?[a-zA-Z]{1,8}[ ,]{0,2}){0,6}( ago)?",
+            "[-+]?P([0-9]{1,12}[YMWD]){0,3}(T([0-9]{1,16}(\\.[0-9]{1,10})?[HMS]){0,3})?",
+            "[0-9a-zA-Z:. -]{0,30}",
+        ],
+    ) {
+        if let Ok(duration) = parse_duration(&text) {
+            prop_assert!(!duration.is_zero(), "{:?} read as zero", text);
+        }
+    }
+
+    /// `{h}h{m}m{s}s` and its other spellings (spaced, long unit names, ISO
+    /// 8601) are exactly `h*3600 + m*60 + s` seconds; a zero total is refused,
+    /// and so is a negative duration.
+    #[test]
+    fn hours_minutes_seconds_add_up(
+        h in prop_oneof![1 => Just(0), 3 => 0..=200_000u64],
+        m in prop_oneof![1 => Just(0), 3 => 0..=2_000_000u64],
+        s in prop_oneof![1 => Just(0), 3 => 0..=20_000_000u64],
+        spelling in 0..4usize,
+    ) {
+        let text = match spelling {
+            0 => format!("{h}h{m}m{s}s"),
+            1 => format!("{h}h {m}m {s}s"),
+            2 => format!("{h} hours {m} minutes {s} seconds"),
+            _ => format!("PT{h}H{m}M{s}S"),
+        };
+        let total = h * 3600 + m * 60 + s;
+        match parse_duration(&text) {
+            Ok(duration) => prop_assert_eq!(duration, std::time::Duration::from_secs(total), "{:?}", text),
+            Err(error) => prop_assert!(total == 0, "{:?} refused: {}", text, error),
+        }
+        prop_assert!(parse_duration(&format!("-{text}")).is_err(), "-{:?} accepted", text);
+    }
+
+    /// Days are 24 hours and weeks 7 days.
+    #[test]
+    fn days_and_weeks_are_fixed_lengths(
+        d in prop_oneof![Just(0), 0..=10_000u64],
+        w in prop_oneof![Just(0), 0..=1_000u64],
+        h in prop_oneof![Just(0), 0..=100u64],
+    ) {
+        let total = w * 7 * 86_400 + d * 86_400 + h * 3600;
+        let text = format!("{w}w{d}d{h}h");
+        match parse_duration(&text) {
+            Ok(duration) => prop_assert_eq!(duration, std::time::Duration::from_secs(total), "{:?}", text),
+            Err(error) => prop_assert!(total == 0, "{:?} refused: {}", text, error),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The bypass cookie and the stored secret
+
+/// Every single-byte change of a valid cookie, at every position, to every
+/// other byte value, is refused by the key and by the worker's cache that has
+/// just seen the valid cookie (a few keys and expiries, exhaustively: the
+/// random property above meets a change of the last character that decodes
+/// to the same MAC only once in thousands of cases).
+#[test]
+fn every_single_byte_change_of_a_cookie_is_refused() {
+    let mut runner = TestRunner::new(config(6));
+    let expires = prop_oneof![
+        Just(i64::MAX),
+        Just(i64::MIN),
+        Just(0i64),
+        1_700_000_000..2_100_000_000i64,
+        any::<i64>(),
+    ];
+    let result = runner.run(&(bypass_key(), expires), |(key, expires)| {
+        let valid = key.cookie_value(expires);
+        let now = expires.saturating_sub(1);
+        let cache = VerifiedCookies::default();
+        for at in 0..valid.len() {
+            for byte in 0..=u8::MAX {
+                let mut bytes = valid.clone().into_bytes();
+                if bytes[at] == byte {
+                    continue;
+                }
+                bytes[at] = byte;
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    prop_assert_eq!(
+                        key.verify_cookie(text),
+                        None,
+                        "byte {} to {:#04x}: {:?}",
+                        at,
+                        byte,
+                        text
+                    );
+                }
+                // Seen the valid cookie first, so a cache that compared too
+                // little would take the changed one for it.
+                let _ = cache.is_valid(&key, valid.as_bytes(), unix(now));
+                prop_assert!(
+                    !cache.is_valid(&key, &bytes, unix(now)),
+                    "byte {} to {:#04x}: {:?}",
+                    at,
+                    byte,
+                    bytes.escape_ascii().to_string()
+                );
+            }
+        }
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+}
+
+/// A key on a secret for a generated token.
+fn bypass_key() -> impl Strategy<Value = BypassKey> {
+    bypass_secret().prop_map(|secret| BypassKey::new(&secret))
+}
+
+/// Unix seconds as the cookie verifier's clock (every `i64` second is a
+/// `SystemTime` here).
+fn unix(seconds: i64) -> std::time::SystemTime {
+    crate::bypass::system_time(seconds).expect("a SystemTime holds any i64 second")
+}
+
+/// Text shaped like a cookie value (`EXPIRY.MAC`), or anything.
+fn cookie_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[-+0-9]{0,21}\\.[A-Za-z0-9_+/=-]{0,50}",
+        "[0-9]{1,19}\\.[A-Za-z0-9_-]{43}",
+        "[0-9.]{0,30}",
+        any::<i64>().prop_map(|expires| format!("{expires}.")),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Any value is refused without a panic (a MAC cannot be guessed), by
+    /// the key and by the worker's cache, also right after a valid cookie.
+    #[test]
+    fn the_cookie_verifier_refuses_any_text(
+        key in bypass_key(),
+        value in cookie_like(),
+        expires in any::<i64>(),
+        now in any::<i64>(),
+    ) {
+        let valid = key.cookie_value(expires);
+        prop_assume!(value != valid);
+        prop_assert_eq!(key.verify_cookie(&value), None, "{:?}", value);
+        let cache = VerifiedCookies::default();
+        prop_assert!(!cache.is_valid(&key, value.as_bytes(), unix(now)));
+        let _ = cache.is_valid(&key, valid.as_bytes(), unix(now));
+        prop_assert!(!cache.is_valid(&key, value.as_bytes(), unix(now)), "{:?} after the valid one", value);
+    }
+
+    /// A valid cookie verifies to its expiry, and with any one byte changed,
+    /// at any position, to any other value, it is refused: by the key, and by
+    /// the worker's cache that has just seen the valid cookie.
+    #[test]
+    fn a_cookie_with_one_byte_changed_is_refused(
+        key in bypass_key(),
+        expires in any::<i64>(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let valid = key.cookie_value(expires);
+        prop_assert_eq!(key.verify_cookie(&valid), Some(expires));
+        let mut bytes = valid.clone().into_bytes();
+        let at = at.index(bytes.len());
+        prop_assume!(bytes[at] != byte);
+        bytes[at] = byte;
+        // A byte that breaks UTF-8 never reaches the verifier as it is (a
+        // header that is not visible ASCII is skipped): its replacement does.
+        let changed = String::from_utf8_lossy(&bytes).into_owned();
+        prop_assert_ne!(&changed, &valid);
+        prop_assert_eq!(key.verify_cookie(&changed), None, "byte {} to {:#04x}: {:?}", at, byte, changed);
+        let now = expires.saturating_sub(1);
+        let cache = VerifiedCookies::default();
+        prop_assert_eq!(cache.is_valid(&key, valid.as_bytes(), unix(now)), expires > now);
+        prop_assert!(!cache.is_valid(&key, &bytes, unix(now)), "byte {} to {:#04x}: {:?}", at, byte, bytes);
+        // Through the `Cookie` header scan too, byte for byte.
+        let header = [b"a=1; ", COOKIE_NAME.as_bytes(), b"=", &bytes, b"; b=2"].concat();
+        for found in cookies_in_header(&header) {
+            prop_assert!(!cache.is_valid(&key, found, unix(now)), "{:?}", header);
+        }
+    }
+
+    /// Cut short or made longer, a cookie is refused too; a cookie of
+    /// another secret is refused.
+    #[test]
+    fn a_cut_extended_or_foreign_cookie_is_refused(
+        secret in bypass_secret(),
+        other in bypass_key(),
+        expires in any::<i64>(),
+        cut in any::<prop::sample::Index>(),
+        extra in "[ -~]{1,4}",
+    ) {
+        let key = BypassKey::new(&secret);
+        let valid = key.cookie_value(expires);
+        let cut = &valid[..cut.index(valid.len())];
+        prop_assert_eq!(key.verify_cookie(cut), None, "{:?}", cut);
+        let longer = format!("{valid}{extra}");
+        prop_assert_eq!(key.verify_cookie(&longer), None, "{:?}", longer);
+        // The same expiry in other digits is other text: only the canonical
+        // digits were signed.
+        for other_digits in [format!("+{valid}"), format!("0{valid}"), format!(" {valid}")] {
+            prop_assert_eq!(key.verify_cookie(&other_digits), None, "{:?}", other_digits);
+        }
+        let foreign = other.cookie_value(expires);
+        prop_assert_eq!(key.verify_cookie(&foreign), None);
+        // The worker's cache: a cookie it verified under one secret is not
+        // taken for valid under another, nor under a later key of the same
+        // secret without being verified again.
+        let now = expires.saturating_sub(1);
+        let cache = VerifiedCookies::default();
+        prop_assert_eq!(cache.is_valid(&key, valid.as_bytes(), unix(now)), expires > now);
+        prop_assert!(!cache.is_valid(&other, valid.as_bytes(), unix(now)));
+        prop_assert!(!cache.is_valid(&other, valid.as_bytes(), unix(now)), "cached");
+        let again = BypassKey::new(&secret);
+        prop_assert_eq!(cache.is_valid(&again, valid.as_bytes(), unix(now)), expires > now);
+    }
+
+    /// The `Cookie` header scan never panics, and what it finds is a part of
+    /// the header.
+    #[test]
+    fn the_cookie_header_scan_never_panics(header in prop_oneof![
+        any::<String>(),
+        header_text(80),
+        vec(("[a-z_]{0,14}", "[ -:<-~]{0,20}"), 0..5).prop_map(|pairs| pairs
+            .into_iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")),
+    ]) {
+        for found in cookies_in_header(header.as_bytes()) {
+            prop_assert!(
+                header.as_bytes().windows(found.len().max(1)).any(|part| found.is_empty() || part == found),
+                "{:?} in {:?}", found, header
+            );
+            prop_assert!(!found.contains(&b';'), "{:?}", found);
+        }
+    }
+
+    /// Among other cookies, in any place, with or without spaces after the
+    /// `;`, the scan finds the bypass cookie's value exactly, and only it;
+    /// a valid cookie found there is valid.
+    #[test]
+    fn the_cookie_header_scan_finds_the_cookie(
+        key in bypass_key(),
+        expires in 1i64..i64::MAX,
+        value in prop_oneof!["[!-:<-~]{0,60}", Just(String::new())],
+        others in vec(("[a-z_]{1,14}", "[!-:<-~]{0,20}"), 0..5),
+        at in any::<prop::sample::Index>(),
+        spaced in any::<bool>(),
+    ) {
+        let mut pairs: Vec<String> = others
+            .into_iter()
+            .filter(|(name, _)| name != COOKIE_NAME)
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        let valid = key.cookie_value(expires);
+        for wanted in [&value, &valid] {
+            let mut with = pairs.clone();
+            with.insert(at.index(with.len() + 1), format!("{COOKIE_NAME}={wanted}"));
+            let header = with.join(if spaced { "; " } else { ";" });
+            prop_assert_eq!(
+                cookies_in_header(header.as_bytes()).collect::<Vec<_>>(),
+                vec![wanted.as_bytes()],
+                "{:?}", header
+            );
+        }
+        pairs.insert(at.index(pairs.len() + 1), format!("{COOKIE_NAME}={valid}"));
+        let header = pairs.join("; ");
+        let found = cookies_in_header(header.as_bytes()).next().expect("found");
+        prop_assert!(VerifiedCookies::default().is_valid(&key, found, unix(expires - 1)), "{:?}", header);
+    }
+
+    /// Any text is a stored secret or not, never a panic; a stored secret
+    /// reads back from exactly the text it writes (one encoding per secret).
+    #[test]
+    fn from_stored_never_panics_and_is_canonical(text in stored_secret_like()) {
+        if let Some(secret) = BypassSecret::from_stored(&text) {
+            prop_assert_eq!(secret.to_stored(), text);
+        }
+    }
+
+    /// A generated secret's stored form reads back to it, and only it.
+    #[test]
+    fn stored_secrets_round_trip(secret in bypass_secret(), at in any::<prop::sample::Index>(), byte in "[A-Za-z0-9_-]") {
+        let stored = secret.to_stored();
+        prop_assert_eq!(BypassSecret::from_stored(&stored), Some(secret.clone()));
+        let mut changed = stored.clone().into_bytes();
+        let at = at.index(changed.len());
+        changed[at] = byte.as_bytes()[0];
+        let changed = String::from_utf8(changed).expect("ASCII");
+        if changed != stored {
+            prop_assert_ne!(BypassSecret::from_stored(&changed), Some(secret.clone()), "{:?}", changed);
+        }
+    }
+
+    /// Any text as a token: a secret or a length / alphabet error, never a
+    /// panic; a secret matches its token and no other text.
+    #[test]
+    fn tokens_match_only_themselves(
+        token in prop_oneof![any::<String>(), "[A-Za-z0-9_-]{14,40}", "[ -~]{16,20}"],
+        other in prop_oneof![any::<String>(), "[A-Za-z0-9_-]{16,40}"],
+    ) {
+        if let Ok(secret) = BypassSecret::new(&token) {
+            prop_assert!(secret.matches(&token));
+            prop_assert_eq!(secret.matches(&other), other == token, "{:?}", other);
+            let key = BypassKey::new(&secret);
+            prop_assert!(key.matches_token(&token));
         }
     }
 }

@@ -178,10 +178,15 @@ async fn open_bypass(
     token: web::Path<String>,
 ) -> HttpResponse {
     let state = maint.state();
+    // On, or a window still to open (the operator may take the cookie
+    // beforehand); once a window has closed its secret is spent.
+    let usable = maint.is_on() || (!state.is_active() && !has_ended(&state));
     let key = maint
         .bypass_key()
-        .filter(|key| key.matches_token(&token));
+        .filter(|key| usable && key.matches_token(&token));
     let Some(key) = key else {
+        // The contract's answer, read-only mode included: the maintenance
+        // response while maintenance is on, else a 404.
         return if maint.is_on() {
             maint.maintenance_response(&req)
         } else {
@@ -205,6 +210,11 @@ async fn open_bypass(
         .finish();
     no_store(&mut res);
     res
+}
+
+/// Whether a window's end has passed.
+fn has_ended(state: &crate::MaintenanceState) -> bool {
+    state.end().is_some_and(|end| end <= jiff::Timestamp::now())
 }
 
 /// What a toggle route does.

@@ -228,7 +228,10 @@ impl Default for MaintenanceSettings {
             status_code: 503,
             retry_after: 3600,
             refresh: 0,
-            health_urls: DEFAULT_HEALTH_URLS.iter().map(|&path| path.to_owned()).collect(),
+            health_urls: DEFAULT_HEALTH_URLS
+                .iter()
+                .map(|&path| path.to_owned())
+                .collect(),
             bypass_cookie_ttl: 12 * 60 * 60,
             session_user_key: DEFAULT_SESSION_USER_KEY.to_owned(),
         }

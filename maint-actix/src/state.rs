@@ -243,6 +243,8 @@ impl MaintenanceState {
         match self {
             Self::Off => false,
             Self::On => true,
+            // No window: on, without reading the clock (this runs per request).
+            Self::Scheduled(schedule) if schedule.start.is_none() && schedule.end.is_none() => true,
             Self::Scheduled(schedule) => schedule.is_active_at(Timestamp::now()),
         }
     }
@@ -262,7 +264,8 @@ impl MaintenanceState {
 
     /// The reason given for the maintenance, if any.
     pub fn reason(&self) -> Option<&str> {
-        self.schedule().and_then(|schedule| schedule.reason.as_deref())
+        self.schedule()
+            .and_then(|schedule| schedule.reason.as_deref())
     }
 
     /// When the maintenance ends, if it has a set end.
@@ -272,7 +275,8 @@ impl MaintenanceState {
 
     /// The bypass link's secret, if one is set.
     pub fn bypass(&self) -> Option<&BypassSecret> {
-        self.schedule().and_then(|schedule| schedule.bypass.as_ref())
+        self.schedule()
+            .and_then(|schedule| schedule.bypass.as_ref())
     }
 
     /// The state for a plain boolean.
@@ -449,10 +453,11 @@ fn parse_schedule(text: &str) -> Result<Schedule, StateFormatError> {
                 schedule.bypass = match value {
                     Value::Null => None,
                     // Never quoted: it is a secret's digest.
-                    Value::String(stored) => Some(
-                        BypassSecret::from_stored(&stored)
-                            .ok_or_else(|| invalid("bypass is not a stored bypass secret".to_owned()))?,
-                    ),
+                    Value::String(stored) => {
+                        Some(BypassSecret::from_stored(&stored).ok_or_else(|| {
+                            invalid("bypass is not a stored bypass secret".to_owned())
+                        })?)
+                    }
                     _ => return Err(invalid("bypass is not a string or null".to_owned())),
                 }
             }
@@ -505,16 +510,6 @@ pub struct DurationError {
     reason: String,
 }
 
-impl DurationError {
-    /// A duration that ends beyond what a state can hold (year 9999).
-    pub(crate) fn too_long(text: &str) -> Self {
-        Self {
-            text: preview(text),
-            reason: "it ends after the year 9999".to_owned(),
-        }
-    }
-}
-
 /// Parses a maintenance duration (`--for`): jiff's friendly format (`90s`,
 /// `30m`, `2h`, `1h30m`, `1h 30m`, `1d` = 24 hours, `1w`) or ISO 8601
 /// (`PT1H30M`). It must be positive; months and years are refused, as their
@@ -533,19 +528,39 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, DurationError> 
         text: preview(text),
         reason: reason.to_owned(),
     };
-    let span: jiff::Span = text
-        .trim()
-        .parse()
-        .map_err(|_| refuse("not a duration"))?;
+    let span: jiff::Span = text.trim().parse().map_err(|_| refuse("not a duration"))?;
     let duration = span
         .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
         .map_err(|_| refuse("months and years have no fixed length"))?;
     if !duration.is_positive() {
         return Err(refuse("it must be longer than zero"));
     }
-    duration
-        .try_into()
-        .map_err(|_| refuse("it is too long"))
+    duration.try_into().map_err(|_| refuse("it is too long"))
+}
+
+/// The end of a maintenance that lasts `duration` (a [`parse_duration`]
+/// text) from `now`, rounded to the second: a friendlier `status`, and a
+/// date Django parses.
+///
+/// ```
+/// use jiff::Timestamp;
+/// use maint_actix::state::end_after;
+///
+/// let now: Timestamp = "2030-01-01T00:00:00.4Z".parse()?;
+/// assert_eq!(end_after(now, "1h30m")?.to_string(), "2030-01-01T01:30:00Z");
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+pub fn end_after(now: Timestamp, duration: &str) -> Result<Timestamp, DurationError> {
+    let length = parse_duration(duration)?;
+    jiff::SignedDuration::try_from(length)
+        .ok()
+        .and_then(|length| now.checked_add(length).ok())
+        .and_then(|end| end.round(jiff::Unit::Second).ok())
+        .filter(|end| in_python_range(*end))
+        .ok_or_else(|| DurationError {
+            text: preview(duration),
+            reason: "it ends after the year 9999".to_owned(),
+        })
 }
 
 /// Whether `timestamp` falls in years 1 to 9999 (UTC), the range of Python's

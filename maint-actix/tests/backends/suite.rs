@@ -27,7 +27,7 @@ use jiff::Timestamp;
 use maint_actix::{
     MaintenanceMode, MaintenanceSettings, MaintenanceState, backend::BackendError,
     backend::LocalFileBackend, backend::MemoryBackend, backend::RedisBackend,
-    backend::StateBackend, state::Schedule,
+    backend::StateBackend, bypass::BypassSecret, state::Schedule,
 };
 use maint_test_support::{poll::poll_until, redis};
 
@@ -172,6 +172,8 @@ suite!(
     a_change_through_one_handle_reaches_another_within_100ms,
     corrupted_content_gives_the_fallback_value,
     guards_restore_the_previous_state_exactly,
+    a_rich_state_round_trips,
+    djangos_format_unless_a_maint_field_is_set,
 );
 
 /// A second, whole-second timestamp `seconds` from now (text round trips are exact).
@@ -204,6 +206,39 @@ fn await_state(handle: &MaintenanceMode, state: &MaintenanceState, what: &str) -
             handle.backend_problem()
         )
     })
+}
+
+/// The bypass token of the rich state (20 URL-safe characters).
+const TOKEN: &str = "let-me-in-0123456789";
+
+/// A reason with what JSON and Redis must carry unchanged: quotes, a
+/// backslash, a line break, accents, a symbol outside the BMP.
+const RICH_REASON: &str =
+    "Mise \u{e0} jour \u{ab} base \u{bb}: \"quoted\" \\ back\nslash \u{2713} \u{1f6a7}";
+
+/// Every field set: a window, a unicode reason, read-only mode, a bypass secret.
+fn rich_state(secret: &BypassSecret) -> MaintenanceState {
+    MaintenanceState::Scheduled(
+        Schedule::new(Some(in_seconds(-60)), Some(in_seconds(7200)))
+            .with_reason(RICH_REASON)
+            .with_read_only(true)
+            .with_bypass(secret.clone()),
+    )
+}
+
+/// The keys of a stored JSON object, sorted.
+#[track_caller]
+fn stored_keys(text: &str) -> Vec<String> {
+    let json: serde_json::Value = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("the stored schedule is not JSON ({e}): {text:?}"));
+    let mut keys: Vec<String> = json
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort_unstable();
+    keys
 }
 
 mod checks {
@@ -520,5 +555,122 @@ mod checks {
         guard.restore().await.unwrap();
         assert_eq!(backend.get().await.unwrap(), window);
         assert_eq!(handle.state(), window);
+    }
+
+    /// Every field of a state (issue 11's reason, read-only mode and bypass
+    /// secret with the window) survives each backend, read by another
+    /// instance and through another handle; the token itself is never stored.
+    pub async fn a_rich_state_round_trips(store: &Store) {
+        let secret = BypassSecret::new(TOKEN).unwrap();
+        let rich = rich_state(&secret);
+        let writer = store.backend();
+        writer.set(&rich).await.unwrap();
+        for backend in [writer, store.backend()] {
+            let read = backend.get().await.unwrap();
+            assert_eq!(read, rich, "{}", store.name);
+            assert!(read.is_read_only(), "{read:?}");
+            assert_eq!(read.reason(), Some(RICH_REASON));
+            assert!(read.bypass().expect("the secret").matches(TOKEN));
+            assert!(!read.bypass().unwrap().matches("another-token-987654"));
+        }
+        if let Some(read_raw) = &store.read_raw {
+            let text = read_raw().expect("stored");
+            assert!(!text.contains(TOKEN), "the token is stored: {text}");
+            assert_eq!(MaintenanceState::parse(&text).unwrap(), rich);
+        }
+
+        // Through handles: one sets it, another (its own backend) sees it.
+        let handle = store.handle(false);
+        let observer = store.handle(false);
+        handle.set_maintenance_mode(false).await.unwrap();
+        await_state(&observer, &MaintenanceState::Off, store.name);
+        let again = rich_state(&secret);
+        handle.set(again.clone()).await.unwrap();
+        await_state(&observer, &again, store.name);
+        assert!(observer.is_on());
+        assert!(observer.state().is_read_only());
+        assert_eq!(observer.state().reason(), Some(RICH_REASON));
+        assert!(observer.state().bypass().unwrap().matches(TOKEN));
+        assert_eq!(store.backend().get().await.unwrap(), again);
+    }
+
+    /// A state with only Django's fields is stored exactly as Django writes
+    /// it, so a Django site sharing the store reads it; each maint field
+    /// turns it into the richer JSON, with only the fields that are set.
+    pub async fn djangos_format_unless_a_maint_field_is_set(store: &Store) {
+        let Some(read_raw) = &store.read_raw else {
+            println!(
+                "djangos_format_unless_a_maint_field_is_set: not applicable to the {} backend",
+                store.name
+            );
+            return;
+        };
+        let backend = store.backend();
+        let (start, end) = (at("2030-07-14T01:00:00Z"), at("2030-07-14T03:00:00Z"));
+        let django = [
+            (
+                Schedule::new(Some(start), Some(end)),
+                r#"{"start":"2030-07-14T01:00:00+00:00","end":"2030-07-14T03:00:00+00:00"}"#,
+            ),
+            (
+                Schedule::new(None, Some(end)),
+                r#"{"start":null,"end":"2030-07-14T03:00:00+00:00"}"#,
+            ),
+            (
+                Schedule::new(Some(start), None).with_read_only(false),
+                r#"{"start":"2030-07-14T01:00:00+00:00","end":null}"#,
+            ),
+        ];
+        for (schedule, expected) in django {
+            let state = MaintenanceState::Scheduled(schedule);
+            backend.set(&state).await.unwrap();
+            let text = read_raw().expect("stored");
+            assert_eq!(text, expected, "{}: Django's bytes", store.name);
+            assert_eq!(stored_keys(&text), ["end", "start"]);
+            assert_eq!(store.backend().get().await.unwrap(), state);
+        }
+
+        let secret = BypassSecret::new(TOKEN).unwrap();
+        let window = || Schedule::new(None, Some(end));
+        let richer = [
+            (
+                window().with_reason("upgrade"),
+                vec!["end", "reason", "start"],
+            ),
+            (
+                window().with_read_only(true),
+                vec!["end", "read_only", "start"],
+            ),
+            (
+                window().with_bypass(secret.clone()),
+                vec!["bypass", "end", "start"],
+            ),
+            (
+                Schedule::default().with_reason(""),
+                vec!["end", "reason", "start"],
+            ),
+            (
+                window()
+                    .with_reason("upgrade")
+                    .with_read_only(true)
+                    .with_bypass(secret.clone()),
+                vec!["bypass", "end", "read_only", "reason", "start"],
+            ),
+        ];
+        for (schedule, keys) in richer {
+            let state = MaintenanceState::Scheduled(schedule);
+            backend.set(&state).await.unwrap();
+            let text = read_raw().expect("stored");
+            assert_eq!(stored_keys(&text), keys, "{}: {text}", store.name);
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if json.get("read_only").is_some() {
+                assert_eq!(json["read_only"], serde_json::json!(true), "{text}");
+            }
+            if let Some(stored) = json.get("bypass") {
+                assert_eq!(stored, &serde_json::json!(secret.to_stored()), "{text}");
+                assert!(!text.contains(TOKEN), "{text}");
+            }
+            assert_eq!(store.backend().get().await.unwrap(), state, "{text}");
+        }
     }
 }

@@ -4,11 +4,13 @@
 //!
 //! One test binary, a module each: the on/off basics, the request and user
 //! exemptions, the handler attributes, scheduled windows, settings
-//! validation, the maintenance response, the template helper and the toggle
-//! routes.
+//! validation, the maintenance response, the template helper, the toggle
+//! routes, and the maintenance day of issue 11 (read-only mode, the bypass
+//! link, health checks).
 
 mod basics;
 mod handler_attributes;
+mod maintenance_day;
 mod requests;
 mod response;
 mod schedule;
