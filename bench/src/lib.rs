@@ -35,7 +35,7 @@ use actix_web::{
     body::MessageBody,
     cookie::Key,
     dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse},
-    get,
+    get, guard,
     http::header::{self, HeaderName, HeaderValue},
     test::{TestRequest, init_service},
     web::{self, Bytes},
@@ -213,8 +213,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(legacy);
 }
 
-/// The same routes without the `#[maintenance_on]` handler (the criterion
-/// case that tells what registering one costs).
+/// The same routes without the `#[maintenance_on]` handler: the app of the
+/// `*-unmarked-app` cases ([`Case::unmarked_app`]), which tell what
+/// registering one costs and measure the read-only and bypass checks
+/// without the marker lookup.
 pub fn unmarked_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(hello)
         .service(exempt_page)
@@ -222,6 +224,60 @@ pub fn unmarked_routes(cfg: &mut web::ServiceConfig) {
         .service(same_size)
         .service(login_superuser)
         .service(maint_actix::routes::routes());
+}
+
+/// A marker route made by hand, as `maint_actix::marked` documents its markers
+/// (`{pattern}/__maint__/{METHOD}`, named `__maint_off__`): `/hello` marked
+/// `#[maintenance_off]` for `GET`. Registered as a plain resource, not
+/// through maint, so it does not tell maint that the process has a marked
+/// route; maint finds it only if it looks markers up at all.
+const PROBE_MARKER_PATH: &str = "/hello/__maint__/GET";
+const PROBE_MARKER_NAME: &str = "__maint_off__";
+
+/// [`unmarked_routes`] and the hand-made marker of [`marker_lookup_skipped`].
+fn probe_routes(cfg: &mut web::ServiceConfig) {
+    unmarked_routes(cfg);
+    cfg.service(
+        web::resource(PROBE_MARKER_PATH)
+            .name(PROBE_MARKER_NAME)
+            .guard(guard::fn_guard(|_| false))
+            .to(HttpResponse::NotFound),
+    );
+}
+
+/// Whether maint skips the marker lookup (`#[maintenance_on]` /
+/// `#[maintenance_off]`) of requests during maintenance in this process, as
+/// it does while no app of the process has registered a marked route.
+///
+/// Asked through the middleware: an app of [`unmarked_routes`] plus a marker
+/// made by hand for `GET /hello` (`/hello/__maint__/GET`), maintenance on.
+/// With the lookup, maint finds the marker and serves `/hello` (200);
+/// without it, `/hello` gets the maintenance page (503). Builds its app on
+/// a runtime of its own: call it outside any running one. Were maint to
+/// name its markers otherwise, this would answer `true` in every process:
+/// `tests/unmarked_process.rs` checks that it answers `false` once a marked
+/// app is built.
+///
+/// # Panics
+///
+/// When `/hello` answers anything else.
+pub fn marker_lookup_skipped() -> bool {
+    let system = actix_rt::System::new();
+    let maint = maintenance_mode(&Backend::Memory, true).expect("valid settings");
+    let app = system.block_on(init_service(app_with_middleware(maint, probe_routes)));
+    let req = TestRequest::get()
+        .uri("/hello")
+        .peer_addr(peer())
+        .to_request();
+    let status = ready_now(app.call(req))
+        .expect("the service call succeeds")
+        .status()
+        .as_u16();
+    match status {
+        503 => true,
+        200 => false,
+        other => panic!("the marker probe answered {other}"),
+    }
 }
 
 /// The app with the maintenance middleware, inside the session middleware.
@@ -320,6 +376,9 @@ pub enum Case {
     /// `GET /hello` with a bypass cookie (as in `on-bypass-cookie`), maintenance
     /// off: what carrying the cookie costs when nothing looks at it.
     OffBypassCookie,
+    /// [`Case::OffBypassCookie`] on the app with no `#[maintenance_on]` route
+    /// (the twin of [`Case::OnBypassCookieUnmarkedApp`]).
+    OffBypassCookieUnmarkedApp,
     /// `GET /hello` during maintenance: the maintenance page (HTML, default template).
     On,
     /// `GET /exempt/page` during maintenance: exempt by `ignore_urls`.
@@ -328,10 +387,19 @@ pub enum Case {
     OnExemptSuperuser,
     /// `GET /hello` in read-only mode: served (a read).
     OnReadOnlyGet,
+    /// [`Case::OnReadOnlyGet`] on the app with no `#[maintenance_on]` route, in
+    /// a process where no app registered one: no marker lookup, so the
+    /// difference to [`Case::OffUnmarkedApp`] is the read-only check itself.
+    OnReadOnlyGetUnmarkedApp,
     /// `GET /hello` during maintenance with a bypass secret, carrying a valid
     /// bypass cookie (from the app's bypass link): served, the worker's cache
     /// of the last valid cookie answering.
     OnBypassCookie,
+    /// [`Case::OnBypassCookie`] on the app with no `#[maintenance_on]` route, in
+    /// a process where no app registered one: no marker lookup, so the
+    /// difference to [`Case::OffBypassCookieUnmarkedApp`] is the bypass cookie
+    /// check itself.
+    OnBypassCookieUnmarkedApp,
     /// The same with two valid cookies (two expiries) sent in turn, so that
     /// the worker's cache misses every time: a full HMAC-SHA256 per request,
     /// what the first request of a browser costs.
@@ -340,7 +408,7 @@ pub enum Case {
 
 impl Case {
     /// Every case, in report order.
-    pub const ALL: [Case; 14] = [
+    pub const ALL: [Case; 17] = [
         Case::None,
         Case::Off,
         Case::OffUnmarkedApp,
@@ -349,11 +417,14 @@ impl Case {
         Case::OffLegacy,
         Case::OffSameSize,
         Case::OffBypassCookie,
+        Case::OffBypassCookieUnmarkedApp,
         Case::On,
         Case::OnExemptUrl,
         Case::OnExemptSuperuser,
         Case::OnReadOnlyGet,
+        Case::OnReadOnlyGetUnmarkedApp,
         Case::OnBypassCookie,
+        Case::OnBypassCookieUnmarkedApp,
         Case::OnBypassCookieMiss,
     ];
 
@@ -368,11 +439,14 @@ impl Case {
             Case::OffLegacy => "off-legacy",
             Case::OffSameSize => "off-same-size",
             Case::OffBypassCookie => "off-bypass-cookie",
+            Case::OffBypassCookieUnmarkedApp => "off-bypass-cookie-unmarked-app",
             Case::On => "on",
             Case::OnExemptUrl => "on-exempt-url",
             Case::OnExemptSuperuser => "on-exempt-superuser",
             Case::OnReadOnlyGet => "on-read-only-get",
+            Case::OnReadOnlyGetUnmarkedApp => "on-read-only-get-unmarked-app",
             Case::OnBypassCookie => "on-bypass-cookie",
+            Case::OnBypassCookieUnmarkedApp => "on-bypass-cookie-unmarked-app",
             Case::OnBypassCookieMiss => "on-bypass-cookie-miss",
         }
     }
@@ -399,15 +473,24 @@ impl Case {
             Case::OffBypassCookie => {
                 "middleware, maintenance off, GET /hello with a bypass cookie (not looked at)"
             }
+            Case::OffBypassCookieUnmarkedApp => {
+                "off-bypass-cookie, no #[maintenance_on] route in the process"
+            }
             Case::On => "maintenance on, GET /hello: the maintenance page",
             Case::OnExemptUrl => "maintenance on, GET /exempt/page (ignore_urls)",
             Case::OnExemptSuperuser => "maintenance on, GET /hello with a superuser cookie",
             Case::OnReadOnlyGet => "read-only mode, GET /hello: served",
+            Case::OnReadOnlyGetUnmarkedApp => {
+                "on-read-only-get, no #[maintenance_on] route in the process (no marker lookup)"
+            }
             Case::OnBypassCookie => {
                 "maintenance on with a bypass secret, GET /hello with a valid bypass cookie (cached): served"
             }
+            Case::OnBypassCookieUnmarkedApp => {
+                "on-bypass-cookie, no #[maintenance_on] route in the process (no marker lookup)"
+            }
             Case::OnBypassCookieMiss => {
-                "the same, two valid cookies in turn: the cache misses, a full HMAC per request"
+                "on-bypass-cookie with two valid cookies in turn: the cache misses, a full HMAC per request"
             }
         }
     }
@@ -422,7 +505,38 @@ impl Case {
             Case::OnReadOnlyGet => &[Case::Off],
             Case::OnBypassCookie | Case::OnBypassCookieMiss => &[Case::Off, Case::OffBypassCookie],
             Case::OffBypassCookie => &[Case::Off],
+            Case::OnReadOnlyGetUnmarkedApp | Case::OffBypassCookieUnmarkedApp => {
+                &[Case::OffUnmarkedApp]
+            }
+            Case::OnBypassCookieUnmarkedApp => {
+                &[Case::OffUnmarkedApp, Case::OffBypassCookieUnmarkedApp]
+            }
             _ => &[],
+        }
+    }
+
+    /// Whether every app the case builds leaves out the `#[maintenance_on]`
+    /// route ([`unmarked_routes`]). maint skips the marker lookup of a request
+    /// only while no app of the process has registered a marked route, so
+    /// these cases measure what they claim only in a process that has built
+    /// no app of the other cases (one case per `hot-path` process; in the
+    /// criterion bench they run first; [`marker_lookup_skipped`] tells).
+    pub fn unmarked_app(self) -> bool {
+        matches!(
+            self,
+            Case::OffUnmarkedApp
+                | Case::OffBypassCookieUnmarkedApp
+                | Case::OnReadOnlyGetUnmarkedApp
+                | Case::OnBypassCookieUnmarkedApp
+        )
+    }
+
+    /// The routes of every app the case builds.
+    fn routes(self) -> fn(&mut web::ServiceConfig) {
+        if self.unmarked_app() {
+            unmarked_routes
+        } else {
+            routes
         }
     }
 
@@ -445,7 +559,11 @@ impl Case {
     fn bypass(self) -> bool {
         matches!(
             self,
-            Case::OffBypassCookie | Case::OnBypassCookie | Case::OnBypassCookieMiss
+            Case::OffBypassCookie
+                | Case::OffBypassCookieUnmarkedApp
+                | Case::OnBypassCookie
+                | Case::OnBypassCookieUnmarkedApp
+                | Case::OnBypassCookieMiss
         )
     }
 
@@ -457,12 +575,13 @@ impl Case {
     /// [`maintenance_mode`]), with `secret` for the bypass cases.
     fn detailed_state(self, secret: Option<&BypassSecret>) -> Option<MaintenanceState> {
         match (self, secret) {
-            (Case::OnReadOnlyGet, _) => Some(MaintenanceState::Scheduled(
-                Schedule::default().with_read_only(true),
-            )),
-            (Case::OnBypassCookie | Case::OnBypassCookieMiss, Some(secret)) => {
-                Some(bypass_state(secret))
-            }
+            (Case::OnReadOnlyGet | Case::OnReadOnlyGetUnmarkedApp, _) => Some(
+                MaintenanceState::Scheduled(Schedule::default().with_read_only(true)),
+            ),
+            (
+                Case::OnBypassCookie | Case::OnBypassCookieUnmarkedApp | Case::OnBypassCookieMiss,
+                Some(secret),
+            ) => Some(bypass_state(secret)),
             _ => None,
         }
     }
@@ -522,14 +641,11 @@ impl Prepared {
                 .set_blocking(state)
                 .expect("the memory backend stores the state");
         }
+        let routes = case.routes();
         let service: Box<dyn CallStatus> = match case {
             Case::None => Box::new(
                 system.block_on(init_service(app_without_middleware(maint.clone(), routes))),
             ),
-            Case::OffUnmarkedApp => Box::new(system.block_on(init_service(app_with_middleware(
-                maint.clone(),
-                unmarked_routes,
-            )))),
             _ => {
                 Box::new(system.block_on(init_service(app_with_middleware(maint.clone(), routes))))
             }
@@ -537,25 +653,31 @@ impl Prepared {
         let cookies = match (case, &secret) {
             _ if case.superuser() => vec![superuser_cookie(&system)],
             // As a browser gets it: the app's bypass link, on the same handle.
-            (Case::OnBypassCookie, _) => vec![bypass_cookie(&system, &maint)],
+            (Case::OnBypassCookie | Case::OnBypassCookieUnmarkedApp, _) => {
+                vec![bypass_cookie(&system, &maint, routes)]
+            }
             // A second valid cookie: the same secret's link on a handle whose
             // cookies live shorter (another expiry, so another value).
             (Case::OnBypassCookieMiss, Some(secret)) => vec![
-                bypass_cookie(&system, &maint),
+                bypass_cookie(&system, &maint, routes),
                 bypass_cookie(
                     &system,
                     &issuer(
                         secret,
                         settings(&Backend::Memory).bypass_cookie_ttl(OTHER_BYPASS_COOKIE_TTL),
                     ),
+                    routes,
                 ),
             ],
             // Maintenance is off here, so the link is another handle's (same
             // secret, same settings): a cookie like `on-bypass-cookie`'s.
-            (Case::OffBypassCookie, Some(secret)) => vec![bypass_cookie(
-                &system,
-                &issuer(secret, settings(&Backend::Memory)),
-            )],
+            (Case::OffBypassCookie | Case::OffBypassCookieUnmarkedApp, Some(secret)) => {
+                vec![bypass_cookie(
+                    &system,
+                    &issuer(secret, settings(&Backend::Memory)),
+                    routes,
+                )]
+            }
             _ => Vec::new(),
         };
         if let [first, second] = cookies.as_slice() {
@@ -637,8 +759,13 @@ fn issuer(secret: &BypassSecret, settings: MaintenanceSettings) -> MaintenanceMo
 }
 
 /// The bypass cookie (`maint_bypass=...`) a browser gets from `maint`'s
-/// bypass link, `GET /maintenance-mode/bypass/TOKEN`, on the benchmark app.
-fn bypass_cookie(system: &actix_rt::SystemRunner, maint: &MaintenanceMode) -> String {
+/// bypass link, `GET /maintenance-mode/bypass/TOKEN`, on the benchmark app
+/// with `routes` (the case's: an unmarked case builds no marked app).
+fn bypass_cookie(
+    system: &actix_rt::SystemRunner,
+    maint: &MaintenanceMode,
+    routes: fn(&mut web::ServiceConfig),
+) -> String {
     let app = system.block_on(init_service(app_with_middleware(maint.clone(), routes)));
     let res = ready_now(app.call(bypass_link())).expect("the bypass link");
     assert_eq!(res.status(), 302, "the bypass link redirects");

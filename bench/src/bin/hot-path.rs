@@ -9,11 +9,14 @@
 //! hot-path --list
 //! ```
 //!
-//! CASE is one of `hot-path --list` (see `maint_bench::Case`).
+//! CASE is one of `hot-path --list` (see `maint_bench::Case`). After the
+//! counted loop, an `*-unmarked-app` case checks that maint skipped the marker
+//! lookup in this process (`maint_bench::marker_lookup_skipped`) and fails
+//! if not: its count would then include the lookup.
 
 use std::{hint::black_box, process::ExitCode};
 
-use maint_bench::{Case, Prepared, Request};
+use maint_bench::{Case, Prepared, Request, marker_lookup_skipped};
 
 /// Calls before the counted loop: lazy statics, pools and the rendered page settle.
 const WARM_UP: usize = 1_000;
@@ -22,7 +25,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--list") {
         for case in Case::ALL {
-            println!("{:<22} {}", case.name(), case.describe());
+            println!("{:<31} {}", case.name(), case.describe());
         }
         return ExitCode::SUCCESS;
     }
@@ -56,6 +59,18 @@ fn main() -> ExitCode {
         case.name(),
         if no_call { " built (not called)" } else { "" }
     );
+    // After the counted loop, so the check changes nothing it counted.
+    if case.unmarked_app() {
+        drop(prepared);
+        if !marker_lookup_skipped() {
+            eprintln!(
+                "hot-path: {} ran with the marker lookup: an app with a marked route was built",
+                case.name()
+            );
+            return ExitCode::FAILURE;
+        }
+        println!("{}: marker lookup skipped in this process", case.name());
+    }
     ExitCode::SUCCESS
 }
 

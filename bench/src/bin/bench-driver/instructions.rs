@@ -1,6 +1,8 @@
 //! The instruction-count section: callgrind counts per request of every
 //! `hot-path` case, where the extra instructions go (by function), maint's
-//! own functions in `on` and `on-bypass-cookie`, then the `perf stat` table.
+//! own functions in `on` and `on-bypass-cookie`, what the marker lookup costs
+//! in the issue-11 cases with and without a `#[maintenance_on]` route in the
+//! app, then the `perf stat` table.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
@@ -9,18 +11,39 @@ use maint_bench::Case;
 use crate::{callgrind, cli::Cli, machine::tool_version, perf_stat, report::Report};
 
 /// The cases compared function by function: (case, its baseline).
-const DIFFS: [(Case, Case); 8] = [
+const DIFFS: [(Case, Case); 11] = [
     (Case::Off, Case::None),
     (Case::On, Case::OffSameSize),
     (Case::OnExemptSuperuser, Case::OffSuperuser),
     (Case::OnExemptUrl, Case::OffExemptUrl),
     (Case::OnReadOnlyGet, Case::Off),
+    (Case::OnReadOnlyGetUnmarkedApp, Case::OffUnmarkedApp),
     (Case::OffBypassCookie, Case::Off),
     (Case::OnBypassCookie, Case::OffBypassCookie),
+    (
+        Case::OnBypassCookieUnmarkedApp,
+        Case::OffBypassCookieUnmarkedApp,
+    ),
+    (Case::OnBypassCookieUnmarkedApp, Case::OnBypassCookie),
     (Case::OnBypassCookieMiss, Case::OnBypassCookie),
 ];
 /// The cases whose maint functions are listed by inclusive cost.
-const MAINT_FUNCTIONS_OF: [Case; 2] = [Case::On, Case::OnBypassCookie];
+const MAINT_FUNCTIONS_OF: [Case; 3] = [
+    Case::On,
+    Case::OnBypassCookie,
+    Case::OnBypassCookieUnmarkedApp,
+];
+/// The cases whose marker lookup is shown: with a `#[maintenance_on]` route
+/// in the app and without one.
+const MARKER_LOOKUP_OF: [Case; 5] = [
+    Case::OnReadOnlyGet,
+    Case::OnReadOnlyGetUnmarkedApp,
+    Case::OnBypassCookie,
+    Case::OnBypassCookieUnmarkedApp,
+    Case::OnBypassCookieMiss,
+];
+/// The marker lookup's function, as `callgrind_annotate` names it.
+const MARKER_LOOKUP: &str = "MarkerCache::force_for";
 /// Rows per function table.
 const TOP_FUNCTIONS: usize = 12;
 
@@ -55,6 +78,7 @@ pub fn run(cli: &Cli, report: &mut Report) -> Result<(), String> {
             cli.reproduce_base()
         ));
         report.line("");
+        write_marker_lookup(report, &profiles, n)?;
         write_diffs(report, &profiles, n)?;
         write_maint_functions(report, &profiles, n)?;
     } else {
@@ -87,6 +111,43 @@ fn write_counts(report: &mut Report, counts: &BTreeMap<&'static str, f64>) {
         ));
     }
     report.line("");
+}
+
+/// The inclusive cost of the marker lookup in the cases of [`MARKER_LOOKUP_OF`]:
+/// what every request during maintenance pays on an app with a marked route,
+/// and that the `*-unmarked-app` cases do not pay it.
+fn write_marker_lookup(
+    report: &mut Report,
+    profiles: &BTreeMap<&'static str, PathBuf>,
+    n: usize,
+) -> Result<(), String> {
+    report.line(&format!(
+        "### The marker lookup (`{MARKER_LOOKUP}`, inclusive instructions per request)"
+    ));
+    report.line("");
+    report.line(
+        "Every request during maintenance on an app with a `#[maintenance_on]` route; \
+         skipped while no app of the process registered one (the `*-unmarked-app` cases).",
+    );
+    report.line("");
+    report.line("| case | instr/request in the lookup |");
+    report.line("|---|---|");
+    for case in MARKER_LOOKUP_OF {
+        let Some(profile) = profiles.get(case.name()) else {
+            continue;
+        };
+        let rows: Vec<(f64, String)> = callgrind::annotate(profile, true)?
+            .into_iter()
+            .filter(|(_, f)| f.contains(MARKER_LOOKUP))
+            .collect();
+        let text = match rows.iter().map(|(cost, _)| *cost).reduce(f64::max) {
+            Some(cost) => format!("{:.0}", cost / n as f64),
+            None => "not in the profile".to_owned(),
+        };
+        report.line(&format!("| `{}` | {text} |", case.name()));
+    }
+    report.line("");
+    Ok(())
 }
 
 /// For each pair of [`DIFFS`], the functions whose self cost grew most.
