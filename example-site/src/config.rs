@@ -27,6 +27,17 @@ pub struct SiteConfig {
     /// Secret (at least 32 bytes) that signs session cookies, so that several
     /// instances accept each other's sessions. Random per process when absent.
     pub session_secret: Option<String>,
+    /// Seconds between two ticks of the background ticker (at least 1;
+    /// default 10): the demo of background work paused during maintenance.
+    pub ticker_seconds: Option<u64>,
+}
+
+impl SiteConfig {
+    /// How often the background ticker ticks.
+    pub fn ticker_every(&self) -> std::time::Duration {
+        self.ticker_seconds
+            .map_or(crate::ticker::DEFAULT_TICK, std::time::Duration::from_secs)
+    }
 }
 
 impl Config {
@@ -50,6 +61,12 @@ impl Config {
         {
             return Err(format!(
                 "invalid config file {}: `site.session_secret` must be at least 32 bytes",
+                absolute(path).display()
+            ));
+        }
+        if config.site.ticker_seconds == Some(0) {
+            return Err(format!(
+                "invalid config file {}: `site.ticker_seconds` must be at least 1",
                 absolute(path).display()
             ));
         }

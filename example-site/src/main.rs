@@ -5,12 +5,19 @@
 //! example-site [--config FILE] maintenance_mode on|off|status      toggle / inspect, then exit
 //!              [--start ISO8601] [--end ISO8601 | --for DURATION] [--reason TEXT]
 //!              [--read-only] [--secret TOKEN | --with-secret] [--interactive]
+//!              [--json]                                            (status only)
 //! ```
+//!
+//! The server also runs a background ticker ([`ticker`]) that pauses during
+//! maintenance, and mounts the library's routes: the toggle routes, the
+//! superusers' status page `/maintenance-mode/` and the public status JSON
+//! `/maintenance-mode/status`.
 
 mod auth;
 mod config;
 mod pages;
 mod site;
+mod ticker;
 
 use std::{path::PathBuf, process::ExitCode};
 

@@ -9,7 +9,7 @@ use actix_web::{
 use handlebars::Handlebars;
 use maint_actix::{MaintenanceMode, MaintenanceSettings};
 
-use crate::{auth, config::SiteConfig, pages};
+use crate::{auth, config::SiteConfig, pages, ticker};
 
 /// Templates of the maintenance response, built into the binary so it runs from any directory.
 const MAINTENANCE_TEMPLATES: &[(&str, &str)] = &[
@@ -81,11 +81,15 @@ fn session_middleware(key: Key) -> SessionMiddleware<CookieSessionStore> {
         .build()
 }
 
-/// Serves the site on `bind` until stopped.
+/// Serves the site on `bind` until stopped, with the background ticker
+/// ([`ticker::run`]) on the same runtime.
 pub fn serve(maint: MaintenanceMode, site: &SiteConfig, bind: &str) -> std::io::Result<()> {
     let session_key = session_key(site);
     let templates = web::Data::new(page_templates(&maint));
+    let ticker_every = site.ticker_every();
     actix_web::rt::System::new().block_on(async move {
+        // Background work on the server's runtime, paused during maintenance.
+        actix_web::rt::spawn(ticker::run(maint.clone(), ticker_every));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(templates.clone())

@@ -5,6 +5,10 @@
 //! test follows the bypass link of `maintenance_mode on --with-secret`: the
 //! browser that opened it sees the home page during maintenance, a fresh
 //! profile sees the maintenance page, and a new secret shuts the first out.
+//! A third runs maintenance from the status page (`/maintenance-mode/`): on
+//! with a reason, a window, read-only mode and a bypass link, which a second
+//! profile follows; then off. With `MAINT_DOCS_SCREENSHOT=1` it also copies
+//! its screenshot of the page to `docs/status-page.png`.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian packages
 //! `chromium` and `chromium-driver`; `.ci/run` installs them). Outside CI
@@ -203,11 +207,8 @@ async fn connect(driver: &ChromeDriver, profile: &Path) -> Client {
         .unwrap_or_else(|e| panic!("cannot open a Chromium session through chromedriver: {e}"))
 }
 
-/// The flow a person follows, in Chromium.
-async fn flow(browser: &Client, site: &Site, server: &Server) -> Vec<PathBuf> {
-    let mut shots = Vec::new();
-
-    // Log in as admin through the login form.
+/// Logs in as `admin` through the login form and lands on the home page.
+async fn log_in_as_admin(browser: &Client, server: &Server) {
     browser
         .goto(&server.url("/login/"))
         .await
@@ -239,6 +240,14 @@ async fn flow(browser: &Client, site: &Site, server: &Server) -> Vec<PathBuf> {
         home.contains("admin"),
         "the header does not show admin: {home}"
     );
+}
+
+/// The flow a person follows, in Chromium.
+async fn flow(browser: &Client, site: &Site, server: &Server) -> Vec<PathBuf> {
+    let mut shots = Vec::new();
+
+    log_in_as_admin(browser, server).await;
+    let home = visible_text(browser).await;
     assert!(
         !home.contains(BANNER),
         "maintenance banner before maintenance: {home}"
@@ -614,6 +623,441 @@ async fn a_bypass_link_lets_one_browser_through_maintenance() {
     };
     drop(driver);
     println!("bypass flow took {:?}", started.elapsed());
+    for shot in shots {
+        println!("artifact: {}", shot.display());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The status page (`GET /maintenance-mode/`) in a real browser.
+
+/// The status page's path.
+const STATUS_PAGE: &str = "/maintenance-mode/";
+/// A reason with markup and an ampersand: the page must show it literally.
+const REASON: &str = "Database upgrade <b>v17</b> & reindex";
+/// What the status page's "Last change" says after a switch made there.
+const CHANGED_HERE: &str = "by admin via route";
+/// Width of the screenshot of the status page in `docs/`.
+const DOCS_WIDTH: u32 = 760;
+
+/// Waits (polling, at most [`STEP_LIMIT`]) until the browser shows the
+/// status page, loaded, with maintenance `state` (`on` / `off`) in its
+/// title; a navigation still under way is waited out. Returns the page's text.
+async fn wait_for_status_page(browser: &Client, state: &str) -> String {
+    let want_title = format!("Maintenance mode: {state}");
+    let started = Instant::now();
+    let mut last = json!(null);
+    loop {
+        // During a navigation the script may fail: then ask again.
+        if let Ok(seen) = browser
+            .execute(
+                "return [location.pathname, document.readyState, document.title];",
+                vec![],
+            )
+            .await
+        {
+            if seen == json!([STATUS_PAGE, "complete", want_title]) {
+                break;
+            }
+            last = seen;
+        }
+        assert!(
+            started.elapsed() < STEP_LIMIT,
+            "the status page with maintenance {state}: not seen within {STEP_LIMIT:?}; \
+             [path, readyState, title] = {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let state_badge = find(browser, "main .state")
+        .await
+        .text()
+        .await
+        .expect("state");
+    assert_eq!(state_badge, state, "the state badge of the status page");
+    assert_eq!(
+        document_status(browser).await,
+        json!(200),
+        "the status page is not a 200"
+    );
+    visible_text(browser).await
+}
+
+/// The bypass links shown on the page (the notice after a switch made with
+/// `with_secret`), as `href`s.
+async fn bypass_links_shown(browser: &Client) -> Vec<String> {
+    let links = browser
+        .find_all(Locator::Css("main a[href*='/maintenance-mode/bypass/']"))
+        .await
+        .expect("find links");
+    let mut hrefs = Vec::new();
+    for link in links {
+        hrefs.push(
+            link.attr("href")
+                .await
+                .expect("href")
+                .expect("a link with an href"),
+        );
+    }
+    hrefs
+}
+
+/// `fetch('/api/items', {method: 'POST'})` from the page: the status of a
+/// write made by this browser (with its cookies).
+async fn post_item_status(browser: &Client) -> serde_json::Value {
+    browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             fetch('/api/items', {method: 'POST', credentials: 'same-origin', \
+                                  headers: {'Content-Type': 'application/json'}, body: '{}'}) \
+               .then(reply => done(reply.status), error => done(String(error)));",
+            vec![],
+        )
+        .await
+        .expect("fetch POST /api/items")
+}
+
+/// A screenshot of the whole status page at [`DOCS_WIDTH`] (the window sized
+/// to the page), saved as `e2e-status-page.png` and, when
+/// `MAINT_DOCS_SCREENSHOT=1`, copied to `docs/status-page.png` at the
+/// workspace root. The window is put back to its size afterwards.
+async fn docs_screenshot(browser: &Client) -> PathBuf {
+    let (width, height) = browser.get_window_size().await.expect("window size");
+    // A short window first: then the document's height is the page's own.
+    browser
+        .set_window_size(DOCS_WIDTH, 400)
+        .await
+        .expect("resize the window");
+    let measured = browser
+        .execute(
+            "return [document.documentElement.scrollHeight, window.innerHeight];",
+            vec![],
+        )
+        .await
+        .expect("page and viewport heights");
+    let [page_height, viewport_height] = [0, 1].map(|i| {
+        measured[i]
+            .as_u64()
+            .and_then(|pixels| u32::try_from(pixels).ok())
+            .unwrap_or_else(|| panic!("not heights in pixels: {measured}"))
+    });
+    // The window is taller than its viewport by the browser's own frame.
+    let frame = 400u32.saturating_sub(viewport_height);
+    browser
+        .set_window_size(DOCS_WIDTH, page_height + frame)
+        .await
+        .expect("resize the window");
+    let fits = browser
+        .execute(
+            "return document.documentElement.scrollHeight <= window.innerHeight;",
+            vec![],
+        )
+        .await
+        .expect("page and viewport heights");
+    assert_eq!(fits, json!(true), "the window does not fit the page");
+    let shot = screenshot(browser, "e2e-status-page.png").await;
+    browser
+        .set_window_size(
+            u32::try_from(width).expect("a sane width"),
+            u32::try_from(height).expect("a sane height"),
+        )
+        .await
+        .expect("restore the window size");
+    if std::env::var("MAINT_DOCS_SCREENSHOT").is_ok_and(|v| v == "1") {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("the workspace root")
+            .join("docs");
+        std::fs::create_dir_all(&docs).expect("create docs/");
+        let copy = docs.join("status-page.png");
+        std::fs::copy(&shot, &copy).expect("copy the screenshot to docs/");
+        println!("docs screenshot: {}", copy.display());
+    }
+    shot
+}
+
+/// The status page flow: profile 1 (admin) switches on from the page with a
+/// reason, read-only mode, a window and a bypass link; profile 2 follows the
+/// link; profile 1 switches off from the page.
+async fn status_page_flow(
+    first: &Client,
+    driver: &ChromeDriver,
+    fresh: &Path,
+    site: &Site,
+    server: &Server,
+) -> Vec<PathBuf> {
+    let mut shots = Vec::new();
+
+    // Profile 1 logs in as admin and opens the status page: off.
+    log_in_as_admin(first, server).await;
+    open(first, server, STATUS_PAGE).await;
+    let page = wait_for_status_page(first, "off").await;
+    assert!(
+        page.contains("Switch maintenance on"),
+        "no way to switch on: {page}"
+    );
+    assert!(
+        first
+            .find_all(Locator::Css("form input[name=state][value=off]"))
+            .await
+            .expect("find the off form")
+            .is_empty(),
+        "an off form while maintenance is off: {page}"
+    );
+    assert!(
+        bypass_links_shown(first).await.is_empty(),
+        "a bypass link before any: {page}"
+    );
+    shots.push(screenshot(first, "e2e-status-1-off.png").await);
+
+    // The on form: reason, a 30-minute window, read-only mode, a bypass link.
+    let on_form = "main form[method=post]:has(input[type=hidden][name=state][value=on])";
+    let token = find(first, &format!("{on_form} input[name=csrf_token]")).await;
+    assert_eq!(
+        token.attr("type").await.expect("type").as_deref(),
+        Some("hidden")
+    );
+    assert!(
+        !token.is_displayed().await.expect("displayed"),
+        "the token is visible"
+    );
+    for (name, text) in [("reason", REASON), ("for", "30m")] {
+        let field = find(first, &format!("{on_form} input[type=text][name={name}]")).await;
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type the {name}: {e}"));
+        assert_eq!(
+            field.prop("value").await.expect("value").as_deref(),
+            Some(text),
+            "the {name} field does not hold what was typed"
+        );
+    }
+    for name in ["read_only", "with_secret"] {
+        let checkbox = find(
+            first,
+            &format!("{on_form} input[type=checkbox][name={name}]"),
+        )
+        .await;
+        assert!(
+            !checkbox.is_selected().await.expect("selected"),
+            "{name} is ticked before a click"
+        );
+        checkbox
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("tick {name}: {e}"));
+        assert!(
+            checkbox.is_selected().await.expect("selected"),
+            "{name} is not ticked after a click"
+        );
+    }
+    shots.push(screenshot(first, "e2e-status-2-on-form-filled.png").await);
+    find(first, &format!("{on_form} button[type=submit]"))
+        .await
+        .click()
+        .await
+        .expect("click Switch maintenance on");
+
+    // The 303 back to the page: on, read-only, the reason as text, the
+    // window, who switched it, and the bypass link, once.
+    let page = wait_for_status_page(first, "on").await;
+    assert!(page.contains("Read-only mode"), "not read-only: {page}");
+    assert!(
+        page.contains(REASON),
+        "the reason is not shown literally ({REASON:?}): {page}"
+    );
+    assert!(
+        first
+            .find_all(Locator::Css("main b"))
+            .await
+            .expect("find b elements")
+            .is_empty(),
+        "the reason's markup became a <b> element: {page}"
+    );
+    assert!(page.contains("until "), "no end of the window: {page}");
+    assert!(
+        page.contains(CHANGED_HERE),
+        "the last change is not {CHANGED_HERE:?}: {page}"
+    );
+    let links = bypass_links_shown(first).await;
+    let [link] = links.as_slice() else {
+        panic!("not one bypass link on the page after switching on with one: {links:?}; {page}");
+    };
+    let token = link
+        .strip_prefix("/maintenance-mode/bypass/")
+        .unwrap_or_else(|| panic!("not a relative bypass link: {link:?}"));
+    assert!(
+        token.len() == 32
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "not a 32-character URL-safe token: {token:?}"
+    );
+    assert!(
+        page.contains(link.as_str()),
+        "the link is not shown as text: {page}"
+    );
+    shots.push(screenshot(first, "e2e-status-3-on-with-bypass-link.png").await);
+
+    // What the page did, as the command sees it.
+    server.await_maintenance(true);
+    let run = site.command(&["status", "--json"]);
+    run.assert_success();
+    let status: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("status --json: {e}: {run:?}"));
+    assert_eq!(status["maintenance"], json!(true), "{status}");
+    assert_eq!(status["read_only"], json!(true), "{status}");
+    assert_eq!(status["reason"], json!(REASON), "{status}");
+    assert_eq!(status["changed_by"], json!("admin"), "{status}");
+    assert_eq!(status["via"], json!("route"), "{status}");
+    assert!(status["end"].is_string(), "no end after for=30m: {status}");
+    assert!(
+        !run.stdout.contains(token),
+        "status --json prints the secret: {}",
+        run.stdout
+    );
+
+    // A reload: the link was shown once; the page still says a link is set.
+    first.refresh().await.expect("reload");
+    let page = wait_for_status_page(first, "on").await;
+    assert!(
+        bypass_links_shown(first).await.is_empty() && !page.contains(token),
+        "the bypass link is shown again after a reload: {page}"
+    );
+    assert!(page.contains("Read-only mode"), "not read-only: {page}");
+    assert!(page.contains(REASON), "the reason is gone: {page}");
+    assert!(
+        page.contains(CHANGED_HERE),
+        "the last change is gone: {page}"
+    );
+    // While on, the on form changes the settings: headed so, and
+    // prefilled with what is stored (the reason as typed, read-only mode,
+    // the end of the window), keeping the bypass link unless unticked.
+    assert!(
+        page.contains("Change maintenance settings"),
+        "the on form is not the form to change the settings: {page}"
+    );
+    assert!(
+        !page.contains("Switch maintenance on"),
+        "still offered to switch on: {page}"
+    );
+    let reason = find(first, &format!("{on_form} input[type=text][name=reason]")).await;
+    assert_eq!(
+        reason.prop("value").await.expect("value").as_deref(),
+        Some(REASON),
+        "the reason is not prefilled literally"
+    );
+    let end = find(first, &format!("{on_form} input[type=text][name=end]")).await;
+    let end = end.prop("value").await.expect("value").unwrap_or_default();
+    assert_eq!(
+        Some(end.as_str()),
+        status["end"].as_str(),
+        "the end is not prefilled"
+    );
+    for (name, ticked) in [
+        ("read_only", true),
+        ("keep_secret", true),
+        ("with_secret", false),
+    ] {
+        let checkbox = find(
+            first,
+            &format!("{on_form} input[type=checkbox][name={name}]"),
+        )
+        .await;
+        assert_eq!(
+            checkbox.is_selected().await.expect("selected"),
+            ticked,
+            "{name} ticked"
+        );
+    }
+    let off_form = "main form[method=post]:has(input[type=hidden][name=state][value=off])";
+    find(first, off_form).await;
+    shots.push(screenshot(first, "e2e-status-4-on-after-reload.png").await);
+    shots.push(docs_screenshot(first).await);
+
+    // Profile 2 (a fresh profile): read-only mode serves its GETs and
+    // refuses its writes, until it follows the bypass link.
+    let second = connect(driver, fresh).await;
+    open(&second, server, "/").await;
+    assert_home_in_maintenance(&second, "profile 2 before the link").await;
+    let page = visible_text(&second).await;
+    assert!(
+        page.contains("Read-only mode"),
+        "profile 2: the home page does not say read-only: {page}"
+    );
+    assert_eq!(
+        post_item_status(&second).await,
+        json!(503),
+        "profile 2: a write in read-only mode without the link"
+    );
+    open(&second, server, link).await;
+    assert_home_in_maintenance(&second, "profile 2 after the link").await;
+    assert_bypass_cookie(&second).await;
+    assert_eq!(
+        post_item_status(&second).await,
+        json!(201),
+        "profile 2: a write in read-only mode through the bypass link"
+    );
+    shots.push(screenshot(&second, "e2e-status-5-profile-2-through-link.png").await);
+    let _ = second.close().await;
+
+    // Profile 1 switches off from the page.
+    find(first, &format!("{off_form} input[name=csrf_token]")).await;
+    find(first, &format!("{off_form} button[type=submit]"))
+        .await
+        .click()
+        .await
+        .expect("click Switch maintenance off");
+    let page = wait_for_status_page(first, "off").await;
+    assert!(
+        page.contains(CHANGED_HERE),
+        "the last change is not {CHANGED_HERE:?}: {page}"
+    );
+    assert!(
+        first
+            .find_all(Locator::Css(off_form))
+            .await
+            .expect("find the off form")
+            .is_empty(),
+        "an off form after switching off: {page}"
+    );
+    server.await_maintenance(false);
+    assert_eq!(site.status(), "off", "the off form did not switch off");
+    shots.push(screenshot(first, "e2e-status-6-off-again.png").await);
+    shots
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_superuser_runs_maintenance_from_the_status_page_in_a_real_browser() {
+    if !browser_available_or_skip() {
+        return;
+    }
+    let site = EXAMPLE_SITE.site("");
+    let server = site.start();
+    // Declared before the driver, so Chromium is gone before the profiles are removed.
+    let profiles = [1, 2].map(|n| {
+        tempfile::Builder::new()
+            .prefix(&format!("maint-e2e-status-chromium-{n}-"))
+            .tempdir()
+            .expect("profile dir")
+    });
+    let driver = ChromeDriver::start();
+
+    let started = Instant::now();
+    let session = async {
+        let first = connect(&driver, profiles[0].path()).await;
+        let shots = status_page_flow(&first, &driver, profiles[1].path(), &site, &server).await;
+        let _ = first.close().await;
+        shots
+    };
+    let Ok(shots) = tokio::time::timeout(TEST_LIMIT, session).await else {
+        panic!(
+            "the browser session did not finish within {TEST_LIMIT:?}; server stderr:\n{}",
+            server.stderr()
+        );
+    };
+    drop(driver);
+    println!("status page flow took {:?}", started.elapsed());
     for shot in shots {
         println!("artifact: {}", shot.display());
     }

@@ -119,6 +119,7 @@ pub use clap;
 use crate::{
     backend::BackendError,
     bypass::{BypassSecret, BypassTokenError},
+    change::{Change, StateRecord},
     handle::{MaintenanceMode, StateError},
     routes::DEFAULT_PREFIX,
     state::{DurationError, MaintenanceState, Schedule, ScheduleError, end_after, parse_iso8601},
@@ -151,7 +152,9 @@ use crate::{
 /// let status = MaintenanceModeCommand { state: "status".into(), end: None, ..on };
 /// let mut out = Vec::new();
 /// status.run(&maint, &mut std::io::empty(), &mut out)?;
-/// assert_eq!(String::from_utf8(out)?, "on (scheduled until 2999-01-01T03:00:00Z)\n");
+/// let line = String::from_utf8(out)?;
+/// assert!(line.starts_with("on (scheduled until 2999-01-01T03:00:00Z; changed "), "{line}");
+/// assert!(line.ends_with(" via command)\n"), "{line}");
 /// # Ok::<_, Box<dyn std::error::Error>>(())
 /// ```
 #[derive(clap::Args, Debug, Clone, PartialEq, Eq, Default)]
@@ -187,6 +190,9 @@ pub struct MaintenanceModeCommand {
     /// Ask for confirmation (y/N) before changing the state.
     #[arg(long)]
     pub interactive: bool,
+    /// With status: print one JSON object instead of a line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Why the command failed. Every message is a single line.
@@ -213,6 +219,9 @@ pub enum CommandError {
         /// The option, without its dashes.
         option: &'static str,
     },
+    /// `--json` given with `on` or `off`.
+    #[error("--json can only be used with 'status'")]
+    JsonWithoutStatus,
     /// Two options that exclude each other.
     #[error("--{0} cannot be combined with --{1}")]
     Conflict(&'static str, &'static str),
@@ -315,7 +324,8 @@ impl MaintenanceModeCommand {
     ///
     /// let mut status = Vec::new();
     /// command("status", false).run(&maint, &mut std::io::empty(), &mut status)?;
-    /// assert_eq!(status, b"on\n");
+    /// let status = String::from_utf8(status)?;
+    /// assert!(status.starts_with("on (changed "), "{status}");
     ///
     /// let error = command("maybe", false)
     ///     .run(&maint, &mut std::io::empty(), &mut std::io::sink())
@@ -339,7 +349,9 @@ impl MaintenanceModeCommand {
                     option: self.on_only_option().unwrap_or_default(),
                 })
             }
+            Action::Status if self.json => status_json(maint, output),
             Action::Status => status(maint, output),
+            _ if self.json => Err(CommandError::JsonWithoutStatus),
             Action::Off => self.switch(maint, Request::Off, input, output).map(drop),
             Action::On => {
                 let (state, token) = self.requested_on()?;
@@ -397,11 +409,8 @@ impl MaintenanceModeCommand {
         let mut details = Schedule::new(start, end).with_read_only(self.read_only);
         details.reason = self.reason.clone();
         details.bypass = bypass;
-        if details == Schedule::default() {
-            return Ok((MaintenanceState::On, None));
-        }
-        details.validate(now).map_err(CommandError::Schedule)?;
-        Ok((MaintenanceState::Scheduled(details), token))
+        let state = MaintenanceState::on_with(details, now).map_err(CommandError::Schedule)?;
+        Ok((state, token))
     }
 
     /// [`run`](Self::run) on the process's stdin and stdout.
@@ -459,7 +468,7 @@ impl MaintenanceModeCommand {
         if self.interactive && !confirm(question(&requested), input, output)? {
             return Ok(false);
         }
-        maint.set_blocking(requested)?;
+        pollster::block_on(maint.set_with_change(requested, Change::command()))?;
         Ok(true)
     }
 }
@@ -524,16 +533,23 @@ fn read_stored(maint: &MaintenanceMode) -> Result<Option<MaintenanceState>, Comm
     }
 }
 
-/// Prints the state in effect now, read from the backend (or the fixed `mode`).
+/// Prints the state in effect now, read from the backend (or the fixed `mode`),
+/// and the change that made it.
 fn status(maint: &MaintenanceMode, output: &mut dyn Write) -> Result<(), CommandError> {
     let line = match maint.settings().mode {
         Some(mode) => format!("{} (fixed by the mode setting)", on_off(mode)),
-        None => match pollster::block_on(maint.backend().get()) {
-            Ok(stored) => {
-                let now = on_off(stored.is_active());
-                match stored.schedule() {
-                    Some(schedule) => format!("{now} ({})", describe(schedule)),
-                    None => now.to_owned(),
+        None => match pollster::block_on(maint.backend().get_record()) {
+            Ok(StateRecord { state, change }) => {
+                let now = on_off(state.is_active());
+                let details = state
+                    .schedule()
+                    .map(describe)
+                    .filter(|text| !text.is_empty());
+                let changed = change.map(|change| format!("changed {change}"));
+                match (details, changed) {
+                    (Some(details), Some(changed)) => format!("{now} ({details}; {changed})"),
+                    (Some(text), None) | (None, Some(text)) => format!("{now} ({text})"),
+                    (None, None) => now.to_owned(),
                 }
             }
             Err(error @ BackendError::Missing { .. }) => format!(
@@ -545,6 +561,55 @@ fn status(maint: &MaintenanceMode, output: &mut dyn Write) -> Result<(), Command
     writeln!(output, "{line}")
         .and_then(|()| output.flush())
         .map_err(CommandError::WriteOutput)
+}
+
+/// `status --json`: one object with the state in effect now, its details
+/// and its last change. A store holding no state (`unknown` in the line
+/// form) shows what instances start with, `state_backend_fallback_value`,
+/// and logs why (a warning).
+fn status_json(maint: &MaintenanceMode, output: &mut dyn Write) -> Result<(), CommandError> {
+    let (record, problem) = match maint.settings().mode {
+        Some(mode) => (
+            StateRecord::new(MaintenanceState::from_bool(mode)),
+            Some("fixed by the mode setting".to_owned()),
+        ),
+        None => match pollster::block_on(maint.backend().get_record()) {
+            Ok(record) => (record, None),
+            Err(error @ BackendError::Missing { .. }) => (
+                StateRecord::new(MaintenanceState::from_bool(
+                    maint.settings().state_backend_fallback_value,
+                )),
+                Some(error.to_string()),
+            ),
+            Err(error) => return Err(error.into()),
+        },
+    };
+    if let Some(problem) = problem {
+        // Logged, not printed: stdout holds exactly the object scripts parse.
+        tracing::warn!(%problem, "maintenance_mode status --json shows the fallback state");
+    }
+    writeln!(output, "{}", status_object(&record))
+        .and_then(|()| output.flush())
+        .map_err(CommandError::WriteOutput)
+}
+
+/// The object of `status --json` for `record`: exactly the contract's keys.
+fn status_object(record: &StateRecord) -> serde_json::Value {
+    let state = &record.state;
+    let on = state.is_active();
+    let schedule = state.schedule();
+    let time = |at: Option<jiff::Timestamp>| at.map(|at| at.to_string());
+    let change = record.change.as_ref();
+    serde_json::json!({
+        "maintenance": on,
+        "read_only": on && state.is_read_only(),
+        "start": time(schedule.and_then(|schedule| schedule.start)),
+        "end": time(state.end()),
+        "reason": state.reason(),
+        "changed_at": time(change.map(|change| change.at)),
+        "changed_by": change.map(|change| change.by.as_str()),
+        "via": change.map(|change| change.via.as_str()),
+    })
 }
 
 fn on_off(on: bool) -> &'static str {

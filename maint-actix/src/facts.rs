@@ -23,6 +23,14 @@ pub const TOGGLE_OFF_ROUTE_NAME: &str = "maintenance_mode_off";
 /// handler answers a wrong token with the maintenance response itself.
 pub const BYPASS_ROUTE_NAME: &str = "maintenance_mode_bypass";
 
+/// Name of the superuser status page; always served, so maintenance can be
+/// looked at and switched off there.
+pub const STATUS_PAGE_ROUTE_NAME: &str = "maintenance_mode_status_page";
+
+/// Name of the public status JSON; always served: it is what a site shows
+/// before its users meet the maintenance page.
+pub const STATUS_ROUTE_NAME: &str = "maintenance_mode_status";
+
 /// Hook: the client IP as text, replacing the built-in peer/proxy resolution
 /// (Django's `MAINTENANCE_MODE_GET_CLIENT_IP_ADDRESS`).
 pub(crate) type ClientIpHook = Arc<dyn Fn(&HttpRequest) -> Option<String> + Send + Sync>;
@@ -88,10 +96,12 @@ impl RequestFacts for ActixFacts<'_> {
     }
 
     fn is_always_served_route(&self) -> bool {
+        // Only the methods each has: any other gets the maintenance response, not a 405.
+        let method = self.req.method();
         match self.req.match_name() {
             Some(TOGGLE_OFF_ROUTE_NAME) => true,
-            // Its one method: any other gets the maintenance response, not a 405.
-            Some(BYPASS_ROUTE_NAME) => self.req.method() == Method::GET,
+            Some(STATUS_PAGE_ROUTE_NAME) => method == Method::GET || method == Method::POST,
+            Some(BYPASS_ROUTE_NAME | STATUS_ROUTE_NAME) => method == Method::GET,
             _ => false,
         }
     }

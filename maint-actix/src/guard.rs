@@ -25,6 +25,7 @@
 
 use crate::{
     backend::BackendError,
+    change::{Change, StateRecord},
     handle::{MaintenanceMode, StateError},
     state::MaintenanceState,
 };
@@ -56,7 +57,7 @@ impl MaintenanceGuard {
             Err(BackendError::Missing { .. }) => handle.state(),
             Err(error) => return Err(error.into()),
         };
-        handle.store(state).await?;
+        handle.store(api_change(state)).await?;
         Ok(Self {
             handle: handle.clone(),
             previous: Some(previous),
@@ -66,7 +67,7 @@ impl MaintenanceGuard {
     /// Restores the previous state now, reporting a failure instead of logging it.
     pub async fn restore(mut self) -> Result<(), StateError> {
         match self.previous.take() {
-            Some(previous) => self.handle.store(previous).await,
+            Some(previous) => self.handle.store(api_change(previous)).await,
             None => Ok(()),
         }
     }
@@ -82,10 +83,15 @@ impl Drop for MaintenanceGuard {
         let Some(previous) = self.previous.take() else {
             return;
         };
-        if let Err(error) = pollster::block_on(self.handle.store(previous)) {
+        if let Err(error) = pollster::block_on(self.handle.store(api_change(previous))) {
             tracing::error!(%error, "cannot restore the maintenance state after a guard");
         }
     }
+}
+
+/// `state`, set by code.
+fn api_change(state: MaintenanceState) -> StateRecord {
+    StateRecord::new(state).with_change(Change::api())
 }
 
 impl MaintenanceMode {

@@ -10,6 +10,7 @@ use crate::{
     backend::{BackendError, StateBackend},
     builder::MaintenanceModeBuilder,
     bypass::{BypassKey, VerifiedCookies},
+    change::{Change, StateRecord},
     decision::{Exemptions, InEffect},
     facts::{ActixFacts, FactSources},
     marked::MarkerCache,
@@ -146,13 +147,124 @@ impl MaintenanceMode {
 
     /// Stores `state` and makes it this process's snapshot at once. Other
     /// processes see it at their next refresh. A schedule is checked as Django
-    /// checks one (start before end, end in the future).
+    /// checks one (start before end, end in the future). The change is
+    /// recorded as made by `api`; see [`set_with_change`](Self::set_with_change)
+    /// to name who made it.
     pub async fn set(&self, state: MaintenanceState) -> Result<(), StateError> {
+        self.set_with_change(state, Change::api()).await
+    }
+
+    /// [`set`](Self::set), recording who made the change and how: shown by
+    /// `status`, the status page and every instance's log.
+    ///
+    /// ```
+    /// use maint_actix::{MaintenanceMode, MaintenanceSettings, MaintenanceState};
+    /// use maint_actix::{change::{Change, Via}, settings::StateBackendKind};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let maint = MaintenanceMode::new(
+    ///     MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
+    /// )?;
+    /// let change = Change::new("deploy-bot", Via::Api);
+    /// pollster::block_on(maint.set_with_change(MaintenanceState::On, change))?;
+    /// assert_eq!(maint.last_change().unwrap().by, "deploy-bot");
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_with_change(
+        &self,
+        state: MaintenanceState,
+        change: Change,
+    ) -> Result<(), StateError> {
         self.refuse_when_fixed()?;
         if let MaintenanceState::Scheduled(schedule) = &state {
             schedule.validate(Timestamp::now())?;
         }
-        self.store(state).await
+        self.store(StateRecord::new(state).with_change(change))
+            .await
+    }
+
+    /// The change that made the current state (who, when, how), when known.
+    pub fn last_change(&self) -> Option<Change> {
+        self.inner.store.snapshot().change.clone()
+    }
+
+    /// Every state this instance sees from now on, whichever process or
+    /// backend made it: a [`tokio::sync::watch`] receiver holding the current
+    /// state and its change, and marked changed at each new one. See
+    /// [`wait_until_off`](Self::wait_until_off) for the usual use.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<StateRecord> {
+        self.inner.store.subscribe()
+    }
+
+    /// Waits until maintenance is not in effect: at once when it is off now,
+    /// else until it is switched off or its window ends. For background
+    /// work that pauses during maintenance, as Laravel's queue workers do:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use maint_actix::{MaintenanceMode, MaintenanceSettings, settings::StateBackendKind};
+    ///
+    /// async fn worker(maint: MaintenanceMode) {
+    ///     loop {
+    ///         if maint.is_on() {
+    ///             tracing::info!("maintenance: jobs paused");
+    ///             maint.wait_until_off().await;
+    ///             tracing::info!("maintenance over: jobs resume");
+    ///         }
+    ///         // ... take a job and run it ...
+    ///         # break;
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    /// # rt.block_on(async {
+    /// let maint = MaintenanceMode::new(
+    ///     MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
+    /// )?;
+    /// maint.set_maintenance_mode(true).await?;
+    /// let off_later = maint.clone();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_millis(20)).await;
+    ///     off_later.set_maintenance_mode(false).await
+    /// });
+    /// maint.wait_until_off().await;
+    /// assert!(!maint.is_on());
+    /// worker(maint).await;
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_until_off(&self) {
+        let mut changes = self.subscribe();
+        loop {
+            // Marked seen before the snapshot is read: a change that lands
+            // after this read is announced after it, so it wakes the wait.
+            changes.borrow_and_update();
+            let state = self.inner.store.snapshot().state.clone();
+            let now = Timestamp::now();
+            if !state.is_active_at(now) {
+                return;
+            }
+            // A window also ends by the clock, with no change to announce it.
+            let ends = state
+                .end()
+                .and_then(|end| end.duration_since(now).try_into().ok());
+            let ended = async {
+                match ends {
+                    Some(left) => tokio::time::sleep(left).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                () = ended => {}
+            }
+        }
     }
 
     /// Django's `set_maintenance_mode(value)`.
@@ -168,7 +280,7 @@ impl MaintenanceMode {
     ) -> Result<(), StateError> {
         self.refuse_when_fixed()?;
         let state = MaintenanceState::scheduled(start, end, Timestamp::now())?;
-        self.store(state).await
+        self.set(state).await
     }
 
     /// [`set`](Self::set), blocking the calling thread; for synchronous code
@@ -187,11 +299,11 @@ impl MaintenanceMode {
         self.inner.store.refresh().await;
     }
 
-    /// Stores `state` without the schedule checks: for restoring a value that
+    /// Stores `record` without the schedule checks: for restoring a value that
     /// was stored before (a schedule may have ended since).
-    pub(crate) async fn store(&self, state: MaintenanceState) -> Result<(), StateError> {
+    pub(crate) async fn store(&self, record: StateRecord) -> Result<(), StateError> {
         self.refuse_when_fixed()?;
-        Ok(self.inner.store.write(state).await?)
+        Ok(self.inner.store.write(record).await?)
     }
 
     pub(crate) fn refuse_when_fixed(&self) -> Result<(), StateError> {

@@ -67,6 +67,7 @@
 pub mod backend;
 mod builder;
 pub mod bypass;
+pub mod change;
 mod client_ip;
 #[cfg(feature = "command")]
 pub mod command;

@@ -27,6 +27,15 @@
 //! - the state text with a reason, read-only mode and a bypass secret: it
 //!   round-trips, and holds Django's two fields only when nothing else is set.
 //!
+//! And of what issue 12 added:
+//!
+//! - the change record kept next to the state ([`change_text`] /
+//!   [`change_for`]): any change of any state reads back exactly, for that
+//!   state only; any text is a change or none, never a panic, and never a
+//!   change for a state it does not name;
+//! - what the audit log line shows (a change, the old and the new state):
+//!   one line, whatever the name or the reason holds.
+//!
 //! Case counts are kept moderate (the module runs in a few seconds in debug);
 //! `PROPTEST_CASES=N` raises them for a longer local run. Failures are not
 //! persisted to regression files: proptest prints the minimal failing input.
@@ -49,6 +58,7 @@ use proptest::{
 use crate::{
     MaintenanceMode, MaintenanceSettings, MaintenanceState,
     bypass::{BypassKey, BypassSecret, COOKIE_NAME, VerifiedCookies, cookies_in_header},
+    change::{Change, StateRecord, Via, change_for, change_text},
     client_ip::{TrustedProxies, resolve_client_ip},
     response::MaintenanceResponse,
     settings::{ResponseType, StateBackendKind},
@@ -1388,5 +1398,108 @@ proptest! {
             let key = BypassKey::new(&secret);
             prop_assert!(key.matches_token(&token));
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Issue 12: the change record and the audit line
+
+fn via() -> impl Strategy<Value = Via> {
+    select(vec![Via::Command, Via::Route, Via::Api])
+}
+
+/// A change by any name (kept to its first 200 characters), at any instant.
+fn change() -> impl Strategy<Value = Change> {
+    (
+        prop_oneof![
+            any::<String>(),
+            "[a-z]{1,12}@[a-z0-9.-]{1,20}",
+            "[ -~]{0,300}"
+        ],
+        via(),
+        any_timestamp(),
+    )
+        .prop_map(|(by, via, at)| Change::new(by, via).at(at))
+}
+
+/// Text shaped like a stored change, broken a little or a lot.
+fn change_like_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        (state(), change()).prop_map(|(state, change)| {
+            change_text(&StateRecord::new(state).with_change(change)).expect("a change")
+        }),
+        (
+            prop_oneof![Just("1".to_owned()), Just("0".to_owned()), any::<String>()],
+            date_like_text(),
+            any::<String>(),
+            prop_oneof![
+                Just("api".to_owned()),
+                Just("route".to_owned()),
+                "[a-z]{0,8}"
+            ],
+        )
+            .prop_map(|(state, at, by, via)| {
+                serde_json::json!({"state": state, "at": at, "by": by, "via": via}).to_string()
+            }),
+        "[{}\\\":,a-z0-9 ]{0,80}",
+    ]
+}
+
+/// No line break of any kind: a log line stays one line.
+fn is_one_line(text: &str) -> bool {
+    !text.contains([
+        '\n', '\r', '\u{b}', '\u{c}', '\u{85}', '\u{2028}', '\u{2029}',
+    ])
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Any change of any state reads back exactly for that state, and is no
+    /// change for any other state; a record without a change stores none.
+    #[test]
+    fn a_change_reads_back_for_its_state_only(
+        state in state(),
+        other in state(),
+        change in change(),
+    ) {
+        let record = StateRecord::new(state.clone()).with_change(change.clone());
+        let text = change_text(&record).expect("a change to store");
+        prop_assert_eq!(change_for(&state, &text), Some(change.clone()), "{}", text);
+        if other != state {
+            prop_assert_eq!(change_for(&other, &text), None, "{:?} for {}", other, text);
+        }
+        prop_assert_eq!(change_text(&StateRecord::new(state)), None);
+        prop_assert!(change.by.chars().count() <= 200);
+    }
+
+    /// Any text is a change or none, without a panic; a change it gives is
+    /// for a state the text names (so a change left from before a state was
+    /// rewritten by hand never shows for it).
+    #[test]
+    fn any_text_is_a_change_or_none(state in state(), text in change_like_text()) {
+        if let Some(change) = change_for(&state, &text) {
+            let named: serde_json::Value = serde_json::from_str(&text).expect("it was JSON");
+            let named = named["state"].as_str().expect("it named a state");
+            prop_assert_eq!(MaintenanceState::parse(named).ok(), Some(state.clone()), "{}", text);
+            prop_assert_eq!(
+                change_text(&StateRecord::new(state).with_change(change.clone())).and_then(|again| change_for(
+                    &MaintenanceState::parse(named).unwrap(),
+                    &again
+                )),
+                Some(change)
+            );
+        }
+    }
+
+    /// What the audit line shows is one line, whatever a name or a reason
+    /// holds: the change, and the old and the new state.
+    #[test]
+    fn the_audit_line_stays_one_line(state in state(), change in change()) {
+        let shown = change.to_string();
+        prop_assert!(is_one_line(&shown), "{:?}", shown);
+        let shown = state.to_string();
+        prop_assert!(is_one_line(&shown), "{:?}", shown);
     }
 }

@@ -229,6 +229,26 @@ impl MaintenanceState {
         Ok(Self::Scheduled(schedule))
     }
 
+    /// Maintenance on with `details`: plain [`On`](Self::On) when none is set,
+    /// else the details after Django's checks (see [`Schedule::validate`]).
+    ///
+    /// ```
+    /// use jiff::Timestamp;
+    /// use maint_actix::{MaintenanceState, state::Schedule};
+    ///
+    /// let now = Timestamp::now();
+    /// assert_eq!(MaintenanceState::on_with(Schedule::default(), now).unwrap(), MaintenanceState::On);
+    /// let why = MaintenanceState::on_with(Schedule::default().with_reason("upgrade"), now).unwrap();
+    /// assert_eq!(why.reason(), Some("upgrade"));
+    /// ```
+    pub fn on_with(details: Schedule, now: Timestamp) -> Result<Self, ScheduleError> {
+        if details.is_empty() {
+            return Ok(Self::On);
+        }
+        details.validate(now)?;
+        Ok(Self::Scheduled(details))
+    }
+
     /// Whether maintenance is in effect at `now` (a schedule follows the clock).
     pub fn is_active_at(&self, now: Timestamp) -> bool {
         match self {
@@ -385,14 +405,19 @@ impl fmt::Display for MaintenanceState {
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let show = |t: Option<Timestamp>| t.map_or_else(|| "-".to_owned(), |t| t.to_string());
-        write!(
-            f,
-            "scheduled from {} to {}",
-            show(self.start),
-            show(self.end)
-        )?;
+        if self.start.is_none() && self.end.is_none() {
+            f.write_str("on")?;
+        } else {
+            write!(
+                f,
+                "scheduled from {} to {}",
+                show(self.start),
+                show(self.end)
+            )?;
+        }
         if let Some(reason) = &self.reason {
-            write!(f, " ({reason})")?;
+            // Quoted and escaped: this text is logged, and a reason is free text.
+            write!(f, " ({reason:?})")?;
         }
         if self.read_only {
             f.write_str(", read-only")?;

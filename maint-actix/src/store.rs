@@ -11,6 +11,7 @@ use arc_swap::{ArcSwap, Guard};
 use crate::{
     backend::{BackendError, StateBackend},
     bypass::BypassKey,
+    change::{Change, StateRecord},
     response::RenderedBodies,
     state::MaintenanceState,
 };
@@ -19,6 +20,8 @@ use crate::{
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     pub(crate) state: MaintenanceState,
+    /// The change that made `state`, when known.
+    pub(crate) change: Option<Change>,
     /// Why the backend could not be read, when `state` is the fallback value
     /// or a state kept from before.
     pub(crate) problem: Option<String>,
@@ -32,22 +35,27 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    /// The state the backend said (or that was just set), with no problem.
-    fn known(state: MaintenanceState) -> Self {
-        Self::with(state.clone(), None, Some(state))
+    /// The record the backend said (or that was just set), with no problem.
+    fn known(record: StateRecord) -> Self {
+        Self::with(record.clone(), None, Some(record.state))
     }
 
-    fn with(
-        state: MaintenanceState,
-        problem: Option<String>,
-        known: Option<MaintenanceState>,
-    ) -> Self {
+    fn with(record: StateRecord, problem: Option<String>, known: Option<MaintenanceState>) -> Self {
         Self {
-            bypass: state.bypass().map(BypassKey::new),
-            state,
+            bypass: record.state.bypass().map(BypassKey::new),
+            state: record.state,
+            change: record.change,
             problem,
             known,
             rendered: Default::default(),
+        }
+    }
+
+    /// The state and its change, as subscribers get them.
+    pub(crate) fn record(&self) -> StateRecord {
+        StateRecord {
+            state: self.state.clone(),
+            change: self.change.clone(),
         }
     }
 }
@@ -63,6 +71,8 @@ pub(crate) struct StateStore {
     fixed: Option<bool>,
     /// `state_backend_fallback_value`.
     fallback: bool,
+    /// Every state this instance sees, for [`subscribe`](Self::subscribe).
+    events: tokio::sync::watch::Sender<StateRecord>,
     /// Dropped with the store, which tells the refresher thread to end.
     _stop_refresher: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -78,8 +88,10 @@ impl StateStore {
         let watches =
             fixed.is_none() && (backend.poll_interval().is_some() || backend.subscribe().is_some());
         let (stop, stopped) = tokio::sync::oneshot::channel();
+        let events = tokio::sync::watch::Sender::new(initial.record());
         let store = Arc::new(Self {
             backend,
+            events,
             snapshot: ArcSwap::from_pointee(initial),
             io_lock: tokio::sync::Mutex::new(()),
             fixed,
@@ -102,13 +114,47 @@ impl StateStore {
         &self.backend
     }
 
-    /// Stores `state` in the backend and makes it the snapshot at once.
-    pub(crate) async fn write(&self, state: MaintenanceState) -> Result<(), BackendError> {
+    /// Stores `record` in the backend and makes it the snapshot at once.
+    pub(crate) async fn write(&self, record: StateRecord) -> Result<(), BackendError> {
         let _io = self.io_lock.lock().await;
-        self.backend.set(&state).await?;
-        tracing::info!(state = %state, backend = %self.backend.describe(), "maintenance state set");
-        self.snapshot.store(Arc::new(Snapshot::known(state)));
+        self.backend.set_record(&record).await?;
+        // What the store kept: a backend may store the state without its
+        // change (a change file it could not write, a backend without records).
+        let stored = match self.backend.get_record().await {
+            Ok(stored) if stored.state == record.state => stored,
+            _ => record,
+        };
+        self.replace(Snapshot::known(stored));
         Ok(())
+    }
+
+    /// A receiver of every state this instance sees from now on (it holds
+    /// the current one).
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<StateRecord> {
+        self.events.subscribe()
+    }
+
+    /// Makes `next` the snapshot; a new state (or the same state made by a
+    /// new change) is logged, one line with the old and the new state, who
+    /// and how, and sent to subscribers.
+    fn replace(&self, next: Snapshot) {
+        let current = Arc::new(next);
+        let previous = self.snapshot.swap(Arc::clone(&current));
+        if previous.state == current.state && previous.change == current.change {
+            return;
+        }
+        let change = current.change.as_ref();
+        tracing::info!(
+            old = %previous.state,
+            new = %current.state,
+            // Debug-quoted: a name cannot forge a log line.
+            by = change.map(|change| tracing::field::debug(&change.by)),
+            via = change.map(|change| change.via.as_str()),
+            at = change.map(|change| change.at.to_string()),
+            backend = %self.backend.describe(),
+            "maintenance state changed"
+        );
+        self.events.send_replace(current.record());
     }
 
     /// Reads the backend now.
@@ -117,21 +163,35 @@ impl StateStore {
             return;
         }
         let _io = self.io_lock.lock().await;
-        let read = self.backend.get().await;
+        let read = self.backend.get_record().await;
         self.apply_read(read);
     }
 
     /// Replaces the snapshot when what the backend says changed, logging each
     /// change once: a corrupted file is reported when it appears, not per poll.
-    pub(crate) fn apply_read(&self, read: Result<MaintenanceState, BackendError>) {
+    pub(crate) fn apply_read(&self, read: Result<StateRecord, BackendError>) {
         let current = self.snapshot.load();
-        let fallback = MaintenanceState::from_bool(self.fallback);
+        let fallback = StateRecord::new(MaintenanceState::from_bool(self.fallback));
+        let kept = |state: &MaintenanceState| StateRecord {
+            state: state.clone(),
+            change: current.change.clone().filter(|_| *state == current.state),
+        };
         let missing = matches!(read, Err(BackendError::Missing { .. }));
-        let (state, problem, known) = match read {
-            Ok(state) => (state.clone(), None, Some(state)),
+        let (record, problem, known) = match read {
+            Ok(mut record) => {
+                // A store that keeps the change apart from the state (a file
+                // next to the state file) can be read between the two writes:
+                // the old state with the new state's change, which reads as
+                // none. The state did not change, so neither did its change.
+                if record.change.is_none() && record.state == current.state {
+                    record.change = current.change.clone();
+                }
+                let known = Some(record.state.clone());
+                (record, None, known)
+            }
             // Nothing stored is unknown, not off: keep what was known.
             Err(error @ BackendError::Missing { .. }) => (
-                current.known.clone().unwrap_or(fallback),
+                current.known.as_ref().map(kept).unwrap_or(fallback),
                 Some(error.to_string()),
                 current.known.clone(),
             ),
@@ -140,47 +200,49 @@ impl StateStore {
                 if self.backend.keeps_last_state_on_error() =>
             {
                 (
-                    current.state.clone(),
+                    kept(&current.state),
                     Some(error.to_string()),
                     current.known.clone(),
                 )
             }
             Err(error) => (fallback, Some(error.to_string()), current.known.clone()),
         };
-        if current.state == state && current.problem == problem {
+        if current.state == record.state
+            && current.change == record.change
+            && current.problem == problem
+        {
             return;
         }
         match (&problem, &current.problem) {
             (Some(problem), _) if missing => tracing::warn!(
                 error = %problem,
-                state = %state,
+                state = %record.state,
                 "no maintenance state stored; keeping the last known state until one is set"
             ),
             (Some(problem), _) => tracing::warn!(
                 error = %problem,
-                state = %state,
+                state = %record.state,
                 "maintenance state unreadable; using the last state read or state_backend_fallback_value"
             ),
             (None, Some(_)) => {
-                tracing::info!(state = %state, "maintenance state readable again")
+                tracing::info!(state = %record.state, "maintenance state readable again")
             }
-            (None, None) => tracing::info!(state = %state, "maintenance state changed"),
+            (None, None) => {}
         }
-        self.snapshot
-            .store(Arc::new(Snapshot::with(state, problem, known)));
+        self.replace(Snapshot::with(record, problem, known));
     }
 }
 
 /// The snapshot to start with: the fixed `mode`, or the backend's state now.
 fn initial_snapshot(fixed: Option<bool>, fallback: bool, backend: &dyn StateBackend) -> Snapshot {
     if let Some(mode) = fixed {
-        return Snapshot::known(MaintenanceState::from_bool(mode));
+        return Snapshot::known(StateRecord::new(MaintenanceState::from_bool(mode)));
     }
     let fallback = MaintenanceState::from_bool(fallback);
-    match pollster::block_on(backend.get()) {
-        Ok(state) => {
-            tracing::debug!(state = %state, backend = %backend.describe(), "maintenance state read");
-            Snapshot::known(state)
+    match pollster::block_on(backend.get_record()) {
+        Ok(record) => {
+            tracing::debug!(state = %record.state, backend = %backend.describe(), "maintenance state read");
+            Snapshot::known(record)
         }
         Err(error) => {
             if matches!(error, BackendError::Missing { .. }) {
@@ -196,7 +258,7 @@ fn initial_snapshot(fixed: Option<bool>, fallback: bool, backend: &dyn StateBack
                     "maintenance state unreadable; using state_backend_fallback_value"
                 );
             }
-            Snapshot::with(fallback, Some(error.to_string()), None)
+            Snapshot::with(StateRecord::new(fallback), Some(error.to_string()), None)
         }
     }
 }
@@ -304,7 +366,7 @@ mod tests {
             "a new problem is logged: {log}"
         );
 
-        let log = logged(|| maint.apply_read(Ok(MaintenanceState::Off)));
+        let log = logged(|| maint.apply_read(Ok(StateRecord::new(MaintenanceState::Off))));
         assert!(!is_on(&maint));
         assert_eq!(problem_of(&maint), None);
         assert!(log.contains("readable again"), "{log}");
@@ -322,7 +384,7 @@ mod tests {
     #[test]
     fn a_missing_state_keeps_the_last_known_one_and_logs_once() {
         let maint = memory_store(false);
-        pollster::block_on(maint.write(MaintenanceState::On)).unwrap();
+        pollster::block_on(maint.write(StateRecord::new(MaintenanceState::On))).unwrap();
         let log = logged(|| {
             for _ in 0..5 {
                 maint.apply_read(Err(missing()));
@@ -341,7 +403,7 @@ mod tests {
         maint.apply_read(Err(missing()));
         assert!(is_on(&maint), "the last state known, not the fallback");
 
-        let log = logged(|| maint.apply_read(Ok(MaintenanceState::Off)));
+        let log = logged(|| maint.apply_read(Ok(StateRecord::new(MaintenanceState::Off))));
         assert!(!is_on(&maint));
         assert_eq!(problem_of(&maint), None);
         assert!(log.contains("readable again"), "{log}");
@@ -381,7 +443,7 @@ mod tests {
     #[test]
     fn fallback_false_reads_as_off() {
         let maint = memory_store(false);
-        pollster::block_on(maint.write(MaintenanceState::On)).unwrap();
+        pollster::block_on(maint.write(StateRecord::new(MaintenanceState::On))).unwrap();
         maint.apply_read(Err(corrupted("x")));
         assert!(!is_on(&maint));
     }

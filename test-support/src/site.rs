@@ -172,6 +172,20 @@ impl Site {
         run_bounded(command, COMMAND_TIMEOUT)
     }
 
+    /// [`command`](Self::command) with extra environment variables (`USER`,
+    /// say, which the command records as who made a change).
+    pub fn command_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = self.example.command();
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .arg("maintenance_mode")
+            .args(args)
+            .envs(env.iter().copied())
+            .current_dir(self.dir());
+        run_bounded(command, COMMAND_TIMEOUT)
+    }
+
     /// `maintenance_mode on` / `off`, which must succeed.
     #[track_caller]
     pub fn set(&self, on: bool) {

@@ -149,25 +149,52 @@ fn unwritable_state_file_fails_with_one_line_on_stderr() {
     window.assert_one_line_failure();
 }
 
-/// "`maintenance_mode status` prints `on` or `off` ... on stdout".
+/// Asserts that `status` printed exactly one line: `word`, alone or followed
+/// by a parenthesised description (" (...)").
+#[track_caller]
+fn assert_status_line(run: &maint_test_support::process::Run, word: &str) {
+    run.assert_success();
+    let line = run
+        .stdout
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("status ends with a line break: {run:?}"));
+    assert!(!line.contains('\n'), "status prints one line: {run:?}");
+    let rest = line
+        .strip_prefix(word)
+        .unwrap_or_else(|| panic!("status does not say {word:?}: {run:?}"));
+    assert!(
+        rest.is_empty() || (rest.starts_with(" (") && rest.ends_with(')')),
+        "after {word:?} only a parenthesised description may follow: {run:?}"
+    );
+}
+
+/// "`maintenance_mode status` prints `on` or `off` (optionally followed by a
+/// schedule description) on stdout".
 #[test]
 fn status_prints_on_or_off() {
     let site = EXAMPLE_SITE.site("");
     let run = site.command(&["status"]);
     run.assert_success();
-    assert_eq!(run.stdout, "off\n", "{run:?}");
+    assert_eq!(
+        run.stdout, "off\n",
+        "nothing stored, nothing changed: {run:?}"
+    );
 
     site.set(true);
     let run = site.command(&["status"]);
-    run.assert_success();
-    assert_eq!(run.stdout, "on\n", "{run:?}");
+    assert_status_line(&run, "on");
 
     site.set(false);
+    let run = site.command(&["status"]);
+    assert_status_line(&run, "off");
     assert_eq!(site.status(), "off");
 
-    // A state file written by Django (or a person) reads the same.
+    // A state file written by Django (or a person) reads the same, and the
+    // change recorded for the old state is not shown for it.
     site.write_state("1");
-    assert_eq!(site.status(), "on");
+    let run = site.command(&["status"]);
+    run.assert_success();
+    assert_eq!(run.stdout, "on\n", "{run:?}");
 }
 
 /// What identifies the state file's version: its bytes, inode and modification time.

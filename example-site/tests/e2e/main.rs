@@ -6,12 +6,15 @@
 //! One test binary, a module each: the command line, the routes, the
 //! maintenance response, the config keys, the toggle routes, the hardening
 //! regressions, a maintenance day (bypass link, read-only mode, reason,
-//! `--for`, health checks, `Refresh`), and the `redis` backend (on the
-//! server `MAINT_REDIS_URL` names, or a `redis-server` of the test's own).
+//! `--for`, health checks, `Refresh`), the operator's view (the status page,
+//! the public status JSON, `status --json`, the record and log of every
+//! change, the background ticker), and the `redis` backend (on the server
+//! `MAINT_REDIS_URL` names, or a `redis-server` of the test's own).
 
 mod command;
 mod hardening;
 mod maintenance_day;
+mod operator;
 mod redis_backend;
 mod response;
 mod routes;

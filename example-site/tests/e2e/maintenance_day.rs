@@ -206,7 +206,8 @@ fn maintenance_json(reply: &Reply) -> serde_json::Value {
     body
 }
 
-/// The end of a stored window as `status` prints it (`scheduled until END`), in Unix seconds.
+/// The end of a stored window as `status` prints it (`scheduled until END`,
+/// then `,` and more details, `;` and the last change, or `)`), in Unix seconds.
 #[track_caller]
 fn status_end(run: &Run) -> i64 {
     let after = run
@@ -215,7 +216,7 @@ fn status_end(run: &Run) -> i64 {
         .unwrap_or_else(|| panic!("no end in the status: {run:?}"))
         .1;
     let end = after
-        .split([',', ')'])
+        .split([',', ';', ')'])
         .next()
         .expect("split yields one piece");
     parse_iso8601(end)

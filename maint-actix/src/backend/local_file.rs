@@ -27,7 +27,14 @@ use std::{
 use async_trait::async_trait;
 
 use super::{BackendError, StateBackend};
-use crate::state::{MAX_STATE_TEXT_LEN, MaintenanceState, StateFormatError, preview};
+use crate::{
+    change::{self, Change, StateRecord},
+    state::{MAX_STATE_TEXT_LEN, MaintenanceState, StateFormatError, preview},
+};
+
+/// What the file of a state's last change is called, after the state file's
+/// own name: `maintenance_mode_state.txt.change.json`.
+const CHANGE_FILE_SUFFIX: &str = ".change.json";
 
 /// Polling often is cheap because a read is one tiny local file.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -59,6 +66,12 @@ const STAMP_TRUSTED_AFTER: Duration = Duration::from_secs(2);
 /// at most a short prefix of a bad file. The file is read and parsed only when
 /// its metadata (length, modification and change times, inode) changed since
 /// the last read; otherwise the last result is returned.
+///
+/// The change that made the state (who, when, how) is kept in a second file
+/// next to it, `{name}.change.json`, so the state file itself stays in
+/// Django's format. It is written before the state file and names the state it
+/// was written for: a state written by another tool (Django, `echo 1 >`) shows
+/// no change rather than an older one.
 ///
 /// ```
 /// use maint_actix::{backend::LocalFileBackend, MaintenanceState, backend::StateBackend};
@@ -150,6 +163,8 @@ struct LastRead {
     /// Whether `stamp` alone identifies the content (see [`Stamp::trusted_at`]).
     trusted: bool,
     parsed: Result<MaintenanceState, StateFormatError>,
+    /// The change recorded next to that content.
+    change: Option<Change>,
 }
 
 impl LocalFileBackend {
@@ -190,7 +205,18 @@ impl LocalFileBackend {
         &self.path
     }
 
+    /// The file of the state's last change.
+    fn change_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_owned();
+        name.push(CHANGE_FILE_SUFFIX);
+        self.path.with_file_name(name)
+    }
+
     fn read_state(&self) -> Result<MaintenanceState, BackendError> {
+        self.read_record().map(|record| record.state)
+    }
+
+    fn read_record(&self) -> Result<StateRecord, BackendError> {
         let read_error = |source: io::Error| BackendError::Read {
             path: self.path.clone(),
             source,
@@ -198,7 +224,7 @@ impl LocalFileBackend {
         let mut file = match open_without_blocking(&self.path) {
             Ok(file) => file,
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Ok(MaintenanceState::Off);
+                return Ok(StateRecord::new(MaintenanceState::Off));
             }
             Err(error) => return Err(read_error(error)),
         };
@@ -208,24 +234,46 @@ impl LocalFileBackend {
         }
         let stamp = Stamp::of(&metadata);
         let mut last_read = self.last_read.lock().unwrap_or_else(|e| e.into_inner());
-        let parsed = match &*last_read {
-            Some(last) if last.trusted && last.stamp == stamp => last.parsed.clone(),
+        let (parsed, change) = match &*last_read {
+            Some(last) if last.trusted && last.stamp == stamp => {
+                (last.parsed.clone(), last.change.clone())
+            }
             _ => {
                 let parsed = self
                     .read_content(&mut file, stamp.len)
                     .map_err(read_error)?;
+                let change = parsed
+                    .as_ref()
+                    .ok()
+                    .and_then(|state| self.read_change(state));
                 *last_read = Some(LastRead {
                     trusted: stamp.trusted_at(SystemTime::now()),
                     stamp,
                     parsed: parsed.clone(),
+                    change: change.clone(),
                 });
-                parsed
+                (parsed, change)
             }
         };
-        parsed.map_err(|source| BackendError::Corrupted {
+        let state = parsed.map_err(|source| BackendError::Corrupted {
             location: self.path.display().to_string(),
             source,
-        })
+        })?;
+        Ok(StateRecord { state, change })
+    }
+
+    /// The change recorded for `state`; any trouble with its file only
+    /// costs the record.
+    fn read_change(&self, state: &MaintenanceState) -> Option<Change> {
+        let file = open_without_blocking(&self.change_path()).ok()?;
+        if !file.metadata().ok()?.is_file() {
+            return None;
+        }
+        let mut text = String::new();
+        file.take(MAX_STATE_TEXT_LEN as u64 + 1)
+            .read_to_string(&mut text)
+            .ok()?;
+        change::change_for(state, &text)
     }
 
     /// Reads and parses the open file of `len` bytes, never more than
@@ -257,19 +305,38 @@ impl LocalFileBackend {
         })
     }
 
-    fn write_state(&self, state: &MaintenanceState) -> Result<(), BackendError> {
-        self.replace_contents(state.to_text().as_bytes())
+    /// Writes the change's file, then the state file: a reader that sees the
+    /// new state finds its change.
+    fn write_record(&self, record: &StateRecord) -> Result<(), BackendError> {
+        let change_path = self.change_path();
+        let written = match change::change_text(record) {
+            Some(text) => self.replace_contents(&change_path, text.as_bytes()),
+            None => match fs::remove_file(&change_path) {
+                Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+                _ => Ok(()),
+            },
+        };
+        // The state matters more than its record: a change file that cannot
+        // be written costs the record (said here), never the switch.
+        if let Err(error) = written {
+            tracing::warn!(
+                path = %change_path.display(),
+                %error,
+                "cannot write the record of who changed the maintenance state; the state is written without it"
+            );
+        }
+        self.replace_contents(&self.path, record.state.to_text().as_bytes())
             .map_err(|source| BackendError::Write {
                 path: self.path.clone(),
                 source,
             })
     }
 
-    /// Writes a sibling temp file and renames it over the target: a rename
+    /// Writes a sibling temp file and renames it over `target`: a rename
     /// within one directory is atomic, so readers see the old or the new
     /// state, never a truncated one. The temp file is deleted on any failure.
-    fn replace_contents(&self, contents: &[u8]) -> io::Result<()> {
-        let permissions = permissions_for_replacing(&self.path)?;
+    fn replace_contents(&self, target: &Path, contents: &[u8]) -> io::Result<()> {
+        let permissions = permissions_for_replacing(target)?;
         let mut temp = tempfile::Builder::new()
             .prefix(TEMP_FILE_PREFIX)
             .tempfile_in(self.directory())
@@ -281,7 +348,7 @@ impl LocalFileBackend {
         temp.flush()?;
         // Without this a crash shortly after the rename can leave an empty file.
         temp.as_file().sync_all()?;
-        temp.persist(&self.path).map_err(|error| error.error)?;
+        temp.persist(target).map_err(|error| error.error)?;
         Ok(())
     }
 
@@ -371,7 +438,15 @@ impl StateBackend for LocalFileBackend {
     }
 
     async fn set(&self, state: &MaintenanceState) -> Result<(), BackendError> {
-        self.write_state(state)
+        self.write_record(&StateRecord::new(state.clone()))
+    }
+
+    async fn get_record(&self) -> Result<StateRecord, BackendError> {
+        self.read_record()
+    }
+
+    async fn set_record(&self, record: &StateRecord) -> Result<(), BackendError> {
+        self.write_record(record)
     }
 
     fn poll_interval(&self) -> Option<Duration> {

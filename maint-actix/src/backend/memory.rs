@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use super::{BackendError, StateBackend};
-use crate::state::MaintenanceState;
+use crate::{change::StateRecord, state::MaintenanceState};
 
 /// Keeps the state in memory: for tests, and for a single process that is
 /// switched through its own admin endpoints. Other processes do not see it.
@@ -31,7 +31,7 @@ use crate::state::MaintenanceState;
 pub struct MemoryBackend {
     /// A watch sender is a cheap shared cell whose writes work with or without
     /// receivers, so it needs no lock of our own.
-    state: watch::Sender<MaintenanceState>,
+    state: watch::Sender<StateRecord>,
     /// Separate from `state` because the trait's subscription carries no value.
     changes: watch::Sender<()>,
 }
@@ -52,7 +52,7 @@ impl MemoryBackend {
     /// ```
     pub fn with_state(state: MaintenanceState) -> Self {
         Self {
-            state: watch::Sender::new(state),
+            state: watch::Sender::new(StateRecord::new(state)),
             changes: watch::Sender::new(()),
         }
     }
@@ -67,11 +67,19 @@ impl Default for MemoryBackend {
 #[async_trait]
 impl StateBackend for MemoryBackend {
     async fn get(&self) -> Result<MaintenanceState, BackendError> {
-        Ok(self.state.borrow().clone())
+        Ok(self.state.borrow().state.clone())
     }
 
     async fn set(&self, state: &MaintenanceState) -> Result<(), BackendError> {
-        self.state.send_replace(state.clone());
+        self.set_record(&StateRecord::new(state.clone())).await
+    }
+
+    async fn get_record(&self) -> Result<StateRecord, BackendError> {
+        Ok(self.state.borrow().clone())
+    }
+
+    async fn set_record(&self, record: &StateRecord) -> Result<(), BackendError> {
+        self.state.send_replace(record.clone());
         self.changes.send_replace(());
         Ok(())
     }

@@ -11,6 +11,7 @@ use std::{io, path::PathBuf, sync::Arc, time::Duration};
 use async_trait::async_trait;
 
 use crate::{
+    change::StateRecord,
     settings::{MaintenanceSettings, SettingsError, StateBackendKind},
     state::{MaintenanceState, StateFormatError},
 };
@@ -76,6 +77,20 @@ pub trait StateBackend: Send + Sync + std::fmt::Debug + 'static {
 
     /// Stores `state`, replacing what was there. It must be visible to `get` once this returns.
     async fn set(&self, state: &MaintenanceState) -> Result<(), BackendError>;
+
+    /// Reads the state and the change that made it. The default reads
+    /// [`get`](Self::get) and knows no change; the crate's backends keep
+    /// the change next to the state (see each backend).
+    async fn get_record(&self) -> Result<StateRecord, BackendError> {
+        self.get().await.map(StateRecord::new)
+    }
+
+    /// Stores the state and the change that made it. The default stores the
+    /// state alone with [`set`](Self::set), so the change is lost: a backend
+    /// that can keep it (as the crate's do) overrides both record methods.
+    async fn set_record(&self, record: &StateRecord) -> Result<(), BackendError> {
+        self.set(&record.state).await
+    }
 
     /// How often the refresher re-reads the store to see changes made elsewhere
     /// (`None`: never, all changes arrive through [`subscribe`](Self::subscribe)).

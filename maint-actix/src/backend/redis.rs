@@ -15,6 +15,10 @@
 //! missing key reads as [`BackendError::Missing`]: the handle keeps the last
 //! state it knew (the fallback value when it knew none) until the state is set.
 //!
+//! The change that made the state (who, when, how) is kept under
+//! `{prefix}:change`, written in the same transaction; the state key itself
+//! stays in Django's format.
+//!
 //! A value is measured (`STRLEN`) before it is fetched: one over
 //! [`MAX_STATE_TEXT_LEN`] bytes is refused without being transferred. Errors
 //! quote at most a short prefix of a bad value, and never the URL's password.
@@ -26,11 +30,12 @@ use std::{fmt, time::Duration};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use redis::{AsyncCommands, aio::MultiplexedConnection};
+use redis::aio::MultiplexedConnection;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{BackendError, StateBackend};
 use crate::{
+    change::{self, StateRecord},
     redact::{Secrets, redacted},
     state::{MAX_STATE_TEXT_LEN, MaintenanceState, StateFormatError, preview},
 };
@@ -67,9 +72,13 @@ pub struct RedisBackend {
     keep_last_state: bool,
 }
 
+/// A read's answer: the state's value and its change's, or why not.
+type ReadReply = oneshot::Sender<Result<(Fetched, Option<Vec<u8>>), String>>;
+
 enum Request {
-    Get(oneshot::Sender<Result<Fetched, String>>),
-    Set(String, oneshot::Sender<Result<(), String>>),
+    Get(ReadReply),
+    /// The state's text and its change's.
+    Set(String, Option<String>, oneshot::Sender<Result<(), String>>),
 }
 
 /// What a read found under the key.
@@ -106,12 +115,14 @@ impl RedisBackend {
             reason: secrets.hide(format!("invalid redis_url: {error}")),
         })?;
         let key = format!("{key_prefix}:state");
+        let change_key = format!("{key_prefix}:change");
         let channel = format!("{key_prefix}:changes");
         let (requests, received) = mpsc::unbounded_channel();
         let (changes, _) = watch::channel(());
         let worker = Worker {
             client,
             key: key.clone(),
+            change_key,
             channel,
             changes: changes.clone(),
         };
@@ -186,24 +197,44 @@ impl StateBackend for RedisBackend {
     /// A missing key is [`BackendError::Missing`] (unknown), not off: a
     /// Redis that lost its data must not end a maintenance. "Off" is stored as `0`.
     async fn get(&self) -> Result<MaintenanceState, BackendError> {
-        match self.ask(Request::Get).await? {
-            Fetched::Missing => Err(BackendError::Missing {
-                location: self.describe(),
-            }),
-            Fetched::TooLarge(len) => Err(self.corrupted(StateFormatError::TooLarge { len })),
-            Fetched::Value(bytes) => match String::from_utf8(bytes) {
-                Ok(text) if text.trim().is_empty() => Ok(MaintenanceState::Off),
-                Ok(text) => MaintenanceState::parse(&text).map_err(|e| self.corrupted(e)),
-                Err(error) => Err(self.corrupted(StateFormatError::NotAState(preview(
-                    &String::from_utf8_lossy(error.as_bytes()),
-                )))),
-            },
-        }
+        self.get_record().await.map(|record| record.state)
     }
 
     async fn set(&self, state: &MaintenanceState) -> Result<(), BackendError> {
-        let text = state.to_text();
-        self.ask(|reply| Request::Set(text, reply)).await
+        self.set_record(&StateRecord::new(state.clone())).await
+    }
+
+    async fn get_record(&self) -> Result<StateRecord, BackendError> {
+        let (fetched, change) = self.ask(Request::Get).await?;
+        let state = match fetched {
+            Fetched::Missing => {
+                return Err(BackendError::Missing {
+                    location: self.describe(),
+                });
+            }
+            Fetched::TooLarge(len) => {
+                return Err(self.corrupted(StateFormatError::TooLarge { len }));
+            }
+            Fetched::Value(bytes) => match String::from_utf8(bytes) {
+                Ok(text) if text.trim().is_empty() => MaintenanceState::Off,
+                Ok(text) => MaintenanceState::parse(&text).map_err(|e| self.corrupted(e))?,
+                Err(error) => {
+                    return Err(self.corrupted(StateFormatError::NotAState(preview(
+                        &String::from_utf8_lossy(error.as_bytes()),
+                    ))));
+                }
+            },
+        };
+        let change = change
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| change::change_for(&state, &text));
+        Ok(StateRecord { state, change })
+    }
+
+    async fn set_record(&self, record: &StateRecord) -> Result<(), BackendError> {
+        let text = record.state.to_text();
+        let change = change::change_text(record);
+        self.ask(|reply| Request::Set(text, change, reply)).await
     }
 
     fn poll_interval(&self) -> Option<Duration> {
@@ -227,6 +258,7 @@ impl StateBackend for RedisBackend {
 struct Worker {
     client: redis::Client,
     key: String,
+    change_key: String,
     channel: String,
     changes: watch::Sender<()>,
 }
@@ -247,8 +279,9 @@ impl Worker {
                 Request::Get(reply) => {
                     let _ = reply.send(self.read(&mut connection).await);
                 }
-                Request::Set(text, reply) => {
-                    let _ = reply.send(self.write(&mut connection, &text).await);
+                Request::Set(text, change, reply) => {
+                    let written = self.write(&mut connection, &text, change.as_deref());
+                    let _ = reply.send(written.await);
                 }
             }
         }
@@ -277,7 +310,7 @@ impl Worker {
     async fn read(
         &self,
         connection: &mut Option<MultiplexedConnection>,
-    ) -> Result<Fetched, String> {
+    ) -> Result<(Fetched, Option<Vec<u8>>), String> {
         let result = match self.connection(connection).await {
             Ok(open) => self.fetch(open).await,
             Err(error) => Err(error),
@@ -285,19 +318,59 @@ impl Worker {
         forget_on_error(connection, result)
     }
 
-    /// The value under the key, measured first so that a huge one is never
-    /// transferred (and checked again, should it have grown in between).
-    async fn fetch(&self, connection: &mut MultiplexedConnection) -> Result<Fetched, String> {
+    /// The state and its change, measured first so that a huge value is
+    /// never transferred (and checked again, should it have grown in between);
+    /// a change that is too large is no change.
+    async fn fetch(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> Result<(Fetched, Option<Vec<u8>>), String> {
         let limit = MAX_STATE_TEXT_LEN as u64;
-        let len = within_timeout(connection.strlen::<_, u64>(&self.key)).await?;
+        // TYPE first: STRLEN or GET of a key of another type (a list left
+        // there by hand) fails, and a bad record must never fail the state.
+        let (len, change_type): (u64, String) = within_timeout(
+            redis::pipe()
+                .strlen(&self.key)
+                .cmd("TYPE")
+                .arg(&self.change_key)
+                .query_async(connection),
+        )
+        .await?;
         if len > limit {
-            return Ok(Fetched::TooLarge(len));
+            return Ok((Fetched::TooLarge(len), None));
         }
-        let value = within_timeout(connection.get::<_, Option<Vec<u8>>>(&self.key)).await?;
+        let change_len = match change_type.as_str() {
+            "string" => within_timeout(
+                redis::cmd("STRLEN")
+                    .arg(&self.change_key)
+                    .query_async(connection),
+            )
+            .await
+            .unwrap_or(u64::MAX),
+            // Fetched anyway (a missing key reads as nil): a write landing
+            // after TYPE must not leave its state without its change.
+            "none" => 0,
+            _ => u64::MAX,
+        };
+        let mut fetch = redis::pipe();
+        fetch.atomic().get(&self.key);
+        if change_len <= limit {
+            fetch.get(&self.change_key);
+        }
+        let (value, change): (Option<Vec<u8>>, Option<Vec<u8>>) = if change_len <= limit {
+            within_timeout(fetch.query_async(connection)).await?
+        } else {
+            let (value,): (Option<Vec<u8>>,) =
+                within_timeout(fetch.query_async(connection)).await?;
+            (value, None)
+        };
+        let change = change.filter(|bytes| bytes.len() as u64 <= limit);
         Ok(match value {
-            None => Fetched::Missing,
-            Some(bytes) if bytes.len() as u64 > limit => Fetched::TooLarge(bytes.len() as u64),
-            Some(bytes) => Fetched::Value(bytes),
+            None => (Fetched::Missing, None),
+            Some(bytes) if bytes.len() as u64 > limit => {
+                (Fetched::TooLarge(bytes.len() as u64), None)
+            }
+            Some(bytes) => (Fetched::Value(bytes), change),
         })
     }
 
@@ -307,14 +380,15 @@ impl Worker {
         &self,
         connection: &mut Option<MultiplexedConnection>,
         text: &str,
+        change: Option<&str>,
     ) -> Result<(), String> {
         let mut transaction = redis::pipe();
-        transaction
-            .atomic()
-            .set(&self.key, text)
-            .ignore()
-            .publish(&self.channel, text)
-            .ignore();
+        transaction.atomic().set(&self.key, text).ignore();
+        match change {
+            Some(change) => transaction.set(&self.change_key, change).ignore(),
+            None => transaction.del(&self.change_key).ignore(),
+        };
+        transaction.publish(&self.channel, text).ignore();
         let result = match self.connection(connection).await {
             Ok(open) => within_timeout(transaction.query_async::<()>(open)).await,
             Err(error) => Err(error),

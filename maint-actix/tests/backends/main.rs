@@ -1,11 +1,13 @@
 //! The state backends: one suite of checks over every backend (`suite`),
 //! then the `local_file` backend through the middleware (`state_file`) and
-//! the `redis` backend against a real Redis (`redis_backend`).
+//! the `redis` backend against a real Redis (`redis_backend`). `logs`
+//! captures what maint logs, for the audit line of issue 12.
 //!
 //! The Redis tests use the server `MAINT_REDIS_URL` names, or a
 //! `redis-server` of their own; without them they skip loudly, or fail when
 //! `CI` is set (see `maint_test_support::redis`).
 
+mod logs;
 mod redis_backend;
 mod state_file;
 mod suite;

@@ -116,11 +116,17 @@ async fn stored_text_is_djangos_and_redis_cli_shows_it() {
     }
     let json: serde_json::Value = serde_json::from_str(&scheduled.to_text()).unwrap();
     assert!(json["start"].is_null() && json["end"].is_string(), "{json}");
-    // Nothing but the state is stored under the prefix.
-    assert_eq!(
-        redis.raw.keys(&format!("{}*", redis.prefix)).unwrap(),
-        [redis.key()]
-    );
+    // Nothing but the state and its last change (issue 12) is stored under
+    // the prefix; the state key keeps Django's text alone.
+    let change_key = format!("{}:change", redis.prefix);
+    let mut keys = redis.raw.keys(&format!("{}*", redis.prefix)).unwrap();
+    keys.sort_unstable();
+    assert_eq!(keys, [change_key.clone(), redis.key()]);
+    let change = redis.raw.get(&change_key).expect("the change");
+    let change: serde_json::Value = serde_json::from_str(&change).unwrap();
+    assert_eq!(change["by"], "api", "{change}");
+    assert_eq!(change["via"], "api", "{change}");
+    assert_eq!(change["state"], scheduled.to_text(), "{change}");
 }
 
 /// A `set` writes and announces in one go: a plain subscriber gets the text,
@@ -428,12 +434,19 @@ async fn set_against_a_frozen_redis_fails_within_seconds() {
     let started = Instant::now();
     let result = maint.set_maintenance_mode(false).await;
     let took = started.elapsed();
+    // Looked at while the server is still frozen: once it resumes, the
+    // timed-out write may be applied and announced, and the instance then
+    // rightly follows it (checked below).
+    let on_after_failure = maint.is_on();
     signal(redis.pid(), "CONT");
     let error = result.expect_err("a frozen server cannot store the state");
     println!("set against a frozen Redis failed after {took:?}: {error}");
     assert!(took < FAILURE_LIMIT, "took {took:?}");
     assert!(error.to_string().contains("redis"), "{error}");
-    assert!(maint.is_on(), "the snapshot is unchanged by a failed set");
+    assert!(
+        on_after_failure,
+        "the snapshot is unchanged by a failed set"
+    );
     // Whatever the server ends up holding (the timed-out write may still be
     // applied once it resumes: a timeout cannot tell), the instance follows it.
     thread::sleep(Duration::from_millis(300));
@@ -510,11 +523,52 @@ async fn requests_issue_no_redis_commands() {
         );
     }
 
-    // The measure sees a read when there is one.
-    let before = raw.command_calls();
-    maint.reload().await;
-    let issued = command_calls_diff(&before, &raw.command_calls());
+    // The measure sees a read when there is one, and exactly its commands:
+    // one pipeline measuring the state (STRLEN) and asking the change key's
+    // TYPE; the change's STRLEN only when that key is a string; then one
+    // atomic fetch (MULTI, GET state, [GET change], EXEC). Nothing else, and
+    // nothing written.
+    let change_key = format!("{prefix}:change");
+    async fn reload_commands(
+        maint: &MaintenanceMode,
+        raw: &redis::Raw,
+        what: &str,
+    ) -> std::collections::BTreeMap<String, u64> {
+        let before = raw.command_calls();
+        maint.reload().await;
+        let issued = command_calls_diff(&before, &raw.command_calls());
+        println!("a reload with {what} issued {issued:?}");
+        assert!(
+            issued
+                .keys()
+                .all(|command| ["info", "strlen", "type", "multi", "get", "exec"]
+                    .contains(&command.as_str())),
+            "{what}: {issued:?}"
+        );
+        assert_eq!(issued.get("type"), Some(&1), "{what}: {issued:?}");
+        assert_eq!(issued.get("multi"), Some(&1), "{what}: {issued:?}");
+        assert_eq!(issued.get("exec"), Some(&1), "{what}: {issued:?}");
+        issued
+    }
+    // The last `set` stored a change: a string.
+    let issued = reload_commands(&maint, &raw, "a change record").await;
+    assert_eq!(issued.get("strlen"), Some(&2), "{issued:?}");
+    assert_eq!(issued.get("get"), Some(&2), "{issued:?}");
+    // No change key: not measured, but fetched in the transaction (a nil),
+    // so a write landing after TYPE cannot leave its state without its change.
+    raw.del(&change_key).unwrap();
+    let issued = reload_commands(&maint, &raw, "no change key").await;
+    assert_eq!(issued.get("strlen"), Some(&1), "{issued:?}");
+    assert_eq!(issued.get("get"), Some(&2), "{issued:?}");
+    // A change key of another type: neither measured nor fetched either.
+    let _: u64 = raw
+        .query(::redis::cmd("RPUSH").arg(&change_key).arg("x"))
+        .unwrap();
+    let issued = reload_commands(&maint, &raw, "a list under the change key").await;
+    assert_eq!(issued.get("strlen"), Some(&1), "{issued:?}");
     assert_eq!(issued.get("get"), Some(&1), "{issued:?}");
+    assert!(!maint.is_on() && maint.backend_problem().is_none());
+    raw.del(&change_key).unwrap();
 }
 
 // ---------------------------------------------------------------------------
@@ -720,5 +774,230 @@ fn command_on_a_missing_key_says_unknown_and_off_stores_0() {
     assert_eq!(status.lines().count(), 1, "{status}");
     run("off");
     assert_eq!(redis.raw.get(&redis.key()).as_deref(), Some("0"));
-    assert_eq!(run("status"), "off\n");
+    // Issue 12: with the change the command recorded.
+    let status = run("status");
+    let change = status
+        .strip_prefix("off (changed ")
+        .and_then(|rest| rest.strip_suffix(" via command)\n"))
+        .unwrap_or_else(|| panic!("{status:?}"));
+    let (at, by) = change
+        .split_once(" by ")
+        .unwrap_or_else(|| panic!("{status:?}"));
+    let at: jiff::Timestamp = at.parse().unwrap_or_else(|e| panic!("{at:?}: {e}"));
+    assert!(
+        jiff::Timestamp::now().duration_since(at) < jiff::SignedDuration::from_secs(60),
+        "{status:?}"
+    );
+    assert!(by.contains('@'), "user@host: {status:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Issue 12: the change kept under `{prefix}:change`.
+
+/// A change key holding another type (a list, a hash: another tool's key)
+/// is no change, never an error of the state: the state reads as usual and
+/// no problem is reported; the next `set` replaces it. (The read asks the
+/// change key's `TYPE` first and measures and fetches it only when it is a
+/// string: `STRLEN` or `GET` of a list answers `WRONGTYPE`.)
+#[actix_web::test]
+async fn a_change_key_of_another_type_is_no_change_never_an_error() {
+    use maint_actix::{
+        backend::StateBackend,
+        change::{Change, StateRecord, Via},
+    };
+
+    let Some(redis) = redis::shared("backends::redis_backend::change_key_of_another_type") else {
+        return;
+    };
+    let change_key = format!("{}:change", redis.prefix);
+    let maint = build(redis_settings(&redis.url, &redis.prefix));
+    maint
+        .set_with_change(MaintenanceState::On, Change::new("ada", Via::Route))
+        .await
+        .unwrap();
+    for (kind, command) in [
+        (
+            "list",
+            ::redis::cmd("RPUSH").arg(&change_key).arg("x").clone(),
+        ),
+        (
+            "hash",
+            ::redis::cmd("HSET")
+                .arg(&change_key)
+                .arg("by")
+                .arg("mallory")
+                .clone(),
+        ),
+    ] {
+        redis.raw.del(&change_key).unwrap();
+        let _: u64 = redis
+            .raw
+            .query(&command)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let backend = RedisBackend::new(&redis.url, &redis.prefix).unwrap();
+        let read = backend.get_record().await.unwrap_or_else(|e| {
+            panic!("a {kind} under {change_key} made the state unreadable: {e}")
+        });
+        assert_eq!(read, StateRecord::new(MaintenanceState::On), "{kind}");
+        let other = build(redis_settings(&redis.url, &redis.prefix));
+        assert!(other.is_on(), "{kind}");
+        assert_eq!(other.backend_problem(), None, "{kind}");
+        assert_eq!(other.last_change(), None, "{kind}");
+    }
+    let grace = Change::new("grace", Via::Route);
+    maint
+        .set_with_change(MaintenanceState::Off, grace.clone())
+        .await
+        .unwrap();
+    let backend = RedisBackend::new(&redis.url, &redis.prefix).unwrap();
+    assert_eq!(
+        backend.get_record().await.unwrap(),
+        StateRecord::new(MaintenanceState::Off).with_change(grace)
+    );
+}
+
+/// Issue 12: a read that races a write sees the old state with the old
+/// change or the new state with the new change, never the new state
+/// without its change: the write stores both in one transaction, so the
+/// read must fetch both in one too. Otherwise an instance logs the change
+/// twice, first without who (`old=off new=on`, no `by`), then again
+/// (`old=on new=on by=...`), and tells its subscribers twice (seen in
+/// `suite::redis_backend::a_change_reaches_another_handle_and_each_instance_logs_it_once`).
+///
+/// Fails today: the read asks the change key's `TYPE` first and, when the
+/// key is missing (`none`), leaves the change out of its `MULTI ... EXEC`;
+/// a write landing between the `TYPE` and the `MULTI` is read as the new
+/// state with no change. Fetching the change whenever its type is `string`
+/// or `none` (a `GET` of a missing key is nil) closes it.
+#[actix_web::test]
+async fn a_read_racing_a_write_never_sees_the_new_state_without_its_change() {
+    use maint_actix::{
+        backend::StateBackend,
+        change::{Change, StateRecord, Via},
+    };
+
+    let Some(redis) = redis::shared("backends::redis_backend::read_racing_a_write") else {
+        return;
+    };
+    let reader = RedisBackend::new(&redis.url, &redis.prefix).unwrap();
+    let writer = RedisBackend::new(&redis.url, &redis.prefix).unwrap();
+    let mut torn = Vec::new();
+    for i in 0..300 {
+        // Off, without a change: no change key.
+        writer.set(&MaintenanceState::Off).await.unwrap();
+        let record = StateRecord::new(MaintenanceState::On)
+            .with_change(Change::new(format!("writer-{i}"), Via::Api));
+        let write = async { writer.set_record(&record).await.unwrap() };
+        let reads = async {
+            let mut seen = Vec::new();
+            for _ in 0..20 {
+                seen.push(reader.get_record().await.unwrap());
+            }
+            seen
+        };
+        let ((), seen) = tokio::join!(write, reads);
+        torn.extend(
+            seen.into_iter()
+                .filter(|read| read.state == MaintenanceState::On && read.change.is_none()),
+        );
+        if !torn.is_empty() {
+            println!("round {i}: the new state read without its change");
+            break;
+        }
+    }
+    assert_eq!(torn, [], "the new state without its change");
+}
+
+/// The keys of `status --json`, exactly (the example-site contract), sorted.
+const STATUS_JSON_KEYS: [&str; 8] = [
+    "changed_at",
+    "changed_by",
+    "end",
+    "maintenance",
+    "read_only",
+    "reason",
+    "start",
+    "via",
+];
+
+/// `status --json` on a key that holds nothing: what instances start with
+/// (`state_backend_fallback_value`), no change, exactly the contract's keys
+/// (no `"problem"`), and why in a warning logged, not printed; once the
+/// command sets the state, no warning and its change shows.
+#[test]
+fn status_json_on_a_missing_key_logs_why_and_shows_the_fallback() {
+    use maint_actix::command::MaintenanceModeCommand;
+
+    let Some(redis) = redis::shared("backends::redis_backend::status_json_missing_key") else {
+        return;
+    };
+    let run = |maint: &MaintenanceMode, state: &str, json: bool| {
+        let command = MaintenanceModeCommand {
+            state: state.to_owned(),
+            json,
+            ..Default::default()
+        };
+        let mut output = Vec::new();
+        command
+            .run(maint, &mut std::io::empty(), &mut output)
+            .unwrap_or_else(|e| panic!("{state}: {e}"));
+        String::from_utf8(output).expect("UTF-8")
+    };
+    let parse = |output: &str| -> serde_json::Value {
+        assert_eq!(output.lines().count(), 1, "{output:?}");
+        let json: serde_json::Value =
+            serde_json::from_str(output).unwrap_or_else(|e| panic!("{e}: {output}"));
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap_or_else(|| panic!("an object: {json}"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys, STATUS_JSON_KEYS,
+            "exactly the contract's keys: {json}"
+        );
+        json
+    };
+    // This test's own warnings: the problem names its key.
+    let log = crate::logs::capture();
+    let warnings = || {
+        log.lines_with("maintenance_mode status --json shows the fallback state")
+            .into_iter()
+            .filter(|line| line.contains(&redis.key()))
+            .collect::<Vec<_>>()
+    };
+    for (fallback, logged) in [(false, 1), (true, 2)] {
+        let maint =
+            build(redis_settings(&redis.url, &redis.prefix).state_backend_fallback_value(fallback));
+        let json = parse(&run(&maint, "status", true));
+        assert_eq!(json["maintenance"], fallback, "{json}");
+        assert_eq!(json["read_only"], false, "{json}");
+        for key in ["changed_at", "changed_by", "via", "start", "end", "reason"] {
+            assert_eq!(json[key], serde_json::Value::Null, "{key}: {json}");
+        }
+        let warnings = warnings();
+        assert_eq!(
+            warnings.len(),
+            logged,
+            "one warning per status --json: {warnings:#?}"
+        );
+        let warning = warnings.last().unwrap();
+        assert!(warning.contains("WARN"), "{warning}");
+        assert!(warning.contains("problem="), "{warning}");
+        assert!(warning.contains("no maintenance state"), "{warning}");
+    }
+    let maint = build(redis_settings(&redis.url, &redis.prefix));
+    run(&maint, "on", false);
+    let json = parse(&run(&maint, "status", true));
+    assert_eq!(json["maintenance"], true, "{json}");
+    assert_eq!(json["via"], "command", "{json}");
+    assert_eq!(warnings().len(), 2, "no warning once the state is stored");
+    assert!(
+        json["changed_by"]
+            .as_str()
+            .is_some_and(|by| by.contains('@')),
+        "{json}"
+    );
 }

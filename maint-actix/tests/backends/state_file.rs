@@ -17,6 +17,11 @@
 //! - maint's requirement that every instance sees a change within 100 ms →
 //!   `file_written_by_another_process_is_seen_without_restart`,
 //!   `second_instance_sees_the_first_ones_writes`.
+//! - issue 12's change file next to the state file →
+//!   `a_file_rewritten_by_another_program_shows_no_change_on_running_instances`,
+//!   `a_change_path_that_is_not_a_file_is_no_change`,
+//!   `an_unwritable_change_file_costs_the_record_never_the_switch` (and the
+//!   backend suite).
 
 use std::{
     fs,
@@ -373,12 +378,24 @@ async fn set_writes_djangos_format() {
     );
     assert_eq!(stored_end.parse::<Timestamp>().unwrap(), end);
 
-    // Only the state file is left in the directory (no temp files).
-    let names: Vec<_> = fs::read_dir(dir.path())
+    // Only the state file and its change file (issue 12) are left in the
+    // directory: no temp files.
+    let mut names: Vec<_> = fs::read_dir(dir.path())
         .unwrap()
-        .map(|entry| entry.unwrap().file_name())
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names, [path.file_name().unwrap()]);
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "maintenance_mode_state.txt",
+            "maintenance_mode_state.txt.change.json"
+        ]
+    );
+    let change: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join(&names[1])).unwrap()).unwrap();
+    assert_eq!(change["by"], "api", "{change}");
+    assert_eq!(change["via"], "api", "{change}");
 }
 
 #[actix_web::test]
@@ -536,4 +553,333 @@ async fn bad_schedule_with_a_long_value_gives_a_short_problem() {
         );
         assert!(!problem.contains(&"9".repeat(60)), "{problem:.400}");
     }
+}
+
+/// Issue 12: the change lives next to the state file, in
+/// `{name}.change.json`; a running instance shows it, and forgets it when
+/// another program (`echo 0 > state`, Django) rewrites the state file.
+#[actix_web::test]
+async fn a_file_rewritten_by_another_program_shows_no_change_on_running_instances() {
+    use maint_actix::change::{Change, Via};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = state_path(&dir);
+    let writer = build(file_settings(&path));
+    let reader = start_with(file_settings(&path)).await;
+    let ada = Change::new("ada", Via::Route);
+    writer
+        .set_with_change(MaintenanceState::On, ada.clone())
+        .await
+        .unwrap();
+    wait_until(GENEROUS, || {
+        reader.maint.last_change().as_ref() == Some(&ada)
+    })
+    .await
+    .expect("the other instance sees the change");
+    let change_file = dir.path().join("maintenance_mode_state.txt.change.json");
+    assert!(change_file.is_file(), "{}", change_file.display());
+    assert_eq!(fs::read_to_string(&path).unwrap(), "1", "Django's text");
+
+    let end = Timestamp::from_second(Timestamp::now().as_second() + 3600).unwrap();
+    for (text, state) in [
+        ("0".to_owned(), MaintenanceState::Off),
+        (
+            format!(r#"{{"start": null, "end": "{}"}}"#, django_iso(end)),
+            MaintenanceState::Scheduled(maint_actix::state::Schedule::new(None, Some(end))),
+        ),
+    ] {
+        writer
+            .set_with_change(MaintenanceState::On, ada.clone())
+            .await
+            .unwrap();
+        wait_until(GENEROUS, || {
+            reader.maint.last_change().as_ref() == Some(&ada)
+        })
+        .await
+        .expect("the other instance sees the change");
+        write_from_another_process(&path, &text);
+        wait_until(GENEROUS, || {
+            reader.maint.state() == state && writer.state() == state
+        })
+        .await
+        .unwrap_or_else(|| panic!("{text}: not seen: {:?}", reader.maint.state()));
+        assert_eq!(reader.maint.last_change(), None, "{text}");
+        assert_eq!(writer.last_change(), None, "{text}");
+        assert_eq!(reader.maint.backend_problem(), None);
+    }
+}
+
+/// Issue 12: a change path holding something that is not a regular file
+/// (a directory, a FIFO) is no change: the state reads as usual, at once,
+/// with no problem reported.
+#[cfg(unix)]
+#[actix_web::test]
+async fn a_change_path_that_is_not_a_file_is_no_change() {
+    use maint_actix::{backend::LocalFileBackend, backend::StateBackend, change::StateRecord};
+    use maint_test_support::{poll::within, process::mkfifo};
+
+    for kind in ["directory", "FIFO"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = state_path(&dir);
+        fs::write(&path, "1").unwrap();
+        let change_path = dir.path().join("maintenance_mode_state.txt.change.json");
+        match kind {
+            "directory" => fs::create_dir(&change_path).unwrap(),
+            _ => mkfifo(&change_path),
+        }
+        let backend = LocalFileBackend::new(&path);
+        let read = within(Duration::from_secs(2), move || {
+            pollster::block_on(backend.get_record())
+        })
+        .unwrap_or_else(|| panic!("{kind}: reading must not block"));
+        assert_eq!(
+            read.unwrap_or_else(|e| panic!("{kind}: {e}")),
+            StateRecord::new(MaintenanceState::On),
+            "{kind}"
+        );
+        let settings = file_settings(&path);
+        let maint = within(Duration::from_secs(2), move || build(settings))
+            .unwrap_or_else(|| panic!("{kind}: building must not block"));
+        assert!(maint.is_on(), "{kind}");
+        assert_eq!(maint.backend_problem(), None, "{kind}");
+        assert_eq!(maint.last_change(), None, "{kind}");
+    }
+}
+
+/// Issue 12: a change file that cannot be written (here a directory at
+/// `{state}.change.json`) costs the record, never the switch: `set_record`
+/// and the handle's `set` succeed, the state file holds the new state, no
+/// change is stored or shown, and each write logs one warning naming the
+/// change path. No temp file is left behind.
+#[actix_web::test]
+async fn an_unwritable_change_file_costs_the_record_never_the_switch() {
+    use maint_actix::{
+        backend::{LocalFileBackend, StateBackend},
+        change::{Change, StateRecord, Via},
+    };
+
+    let log = crate::logs::capture();
+    let dir = tempfile::tempdir().unwrap();
+    let path = state_path(&dir);
+    let change_path = dir.path().join("maintenance_mode_state.txt.change.json");
+    fs::create_dir(&change_path).unwrap();
+    let change_path_text = change_path.display().to_string();
+    let warnings = || {
+        log.lines_with(&change_path_text)
+            .into_iter()
+            .filter(|line| line.contains("cannot write the record of who changed"))
+            .collect::<Vec<_>>()
+    };
+
+    // The backend: with a change, and without one (`set`, which removes the
+    // change file: a directory cannot be removed that way either).
+    let backend = LocalFileBackend::new(&path);
+    let ada = Change::new("ada", Via::Route);
+    backend
+        .set_record(&StateRecord::new(MaintenanceState::On).with_change(ada.clone()))
+        .await
+        .expect("the state is written without its record");
+    assert_eq!(fs::read_to_string(&path).unwrap(), "1");
+    assert_eq!(
+        backend.get_record().await.unwrap(),
+        StateRecord::new(MaintenanceState::On),
+        "no change stored"
+    );
+    assert_eq!(
+        warnings().len(),
+        1,
+        "one warning per write: {:#?}",
+        warnings()
+    );
+    backend
+        .set(&MaintenanceState::Off)
+        .await
+        .expect("the state is written");
+    assert_eq!(fs::read_to_string(&path).unwrap(), "0");
+    assert_eq!(
+        warnings().len(),
+        2,
+        "one warning per write: {:#?}",
+        warnings()
+    );
+    let warning = &warnings()[1];
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(warning.contains("error="), "says why: {warning}");
+
+    // The handle: `set` succeeds and every instance sees the state, with no
+    // change (another instance reads the store).
+    let maint = build(file_settings(&path));
+    let other = build(file_settings(&path));
+    maint
+        .set_with_change(MaintenanceState::On, ada.clone())
+        .await
+        .expect("set succeeds without the record");
+    assert_eq!(fs::read_to_string(&path).unwrap(), "1");
+    assert!(maint.is_on());
+    assert_eq!(
+        warnings().len(),
+        3,
+        "one warning per write: {:#?}",
+        warnings()
+    );
+    wait_until(GENEROUS, || other.is_on())
+        .await
+        .expect("the other instance sees the state");
+    assert_eq!(other.last_change(), None, "no change stored");
+    assert_eq!(other.backend_problem(), None);
+    assert_eq!(maint.backend_problem(), None);
+    maint.set_maintenance_mode(false).await.unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), "0");
+    assert_eq!(
+        warnings().len(),
+        4,
+        "one warning per write: {:#?}",
+        warnings()
+    );
+    wait_until(GENEROUS, || !other.is_on())
+        .await
+        .expect("the other instance sees the state");
+    assert_eq!(other.last_change(), None, "no change stored");
+
+    assert!(change_path.is_dir(), "the directory is left alone");
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "maintenance_mode_state.txt",
+            "maintenance_mode_state.txt.change.json"
+        ],
+        "no temp file left behind"
+    );
+}
+
+/// Issue 12: when the change file cannot be written, the writing instance
+/// shows what is stored, as every other instance and `status` do: the state
+/// with no change, not the change it failed to store.
+///
+/// Fails today: `StateStore::write` makes the record it asked to store the
+/// snapshot (with its change) once `set_record` returns `Ok`, and
+/// `apply_read` then keeps the snapshot's change for a read of the same
+/// state without one (meant for a read between the two writes of another
+/// instance), so the writer's `last_change()` (and its status page) shows
+/// "ada via route" for good, while other instances show none.
+#[actix_web::test]
+async fn the_writer_shows_no_change_when_its_record_was_lost() {
+    use maint_actix::change::{Change, Via};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = state_path(&dir);
+    fs::create_dir(dir.path().join("maintenance_mode_state.txt.change.json")).unwrap();
+    let maint = build(file_settings(&path));
+    maint
+        .set_with_change(MaintenanceState::On, Change::new("ada", Via::Route))
+        .await
+        .expect("set succeeds without the record");
+    maint.reload().await;
+    assert_eq!(
+        maint.last_change(),
+        None,
+        "the change was not stored: {:?}",
+        maint.last_change()
+    );
+}
+
+/// Replaces `path` with `contents` as the backend does: a sibling temp file
+/// renamed over it, so a reader sees the old or the new content, never a
+/// partial one.
+fn replace_atomically(path: &Path, contents: &str) {
+    let temp = path.with_extension("tmp-by-test");
+    fs::write(&temp, contents).unwrap();
+    fs::rename(&temp, path).unwrap();
+}
+
+/// Issue 12: an instance writes the change's file first, then the state
+/// file. Another instance whose poll falls between the two writes must
+/// announce nothing: the state it reads is still the one the old change
+/// made. Every instance then logs the change once, with who and how.
+///
+/// (Before the store kept the known change for an unchanged state, such a
+/// read logged "maintenance state changed old=on new=on" without `by`/`via`
+/// and told subscribers; with a 1 ms poll, 300 alternating changes gave
+/// 248 such events at a second instance.)
+#[actix_web::test]
+async fn a_read_between_the_two_writes_of_another_instance_announces_nothing() {
+    use maint_actix::change::{Change, StateRecord, Via, change_text};
+
+    let log = crate::logs::capture();
+    let dir = tempfile::tempdir().unwrap();
+    let path = state_path(&dir);
+    let change_file = dir.path().join("maintenance_mode_state.txt.change.json");
+    let writer = build(file_settings(&path));
+    let reader = build(file_settings(&path));
+    let ada = Change::new("ada", Via::Route);
+    writer
+        .set_with_change(MaintenanceState::On, ada.clone())
+        .await
+        .unwrap();
+    wait_until(GENEROUS, || reader.last_change().as_ref() == Some(&ada))
+        .await
+        .expect("the other instance sees the change");
+    let mut changes = reader.subscribe();
+    changes.borrow_and_update();
+
+    // The first half of a third instance's switch off: the change's file.
+    let grace = Change::new("grace", Via::Route);
+    let next = StateRecord::new(MaintenanceState::Off).with_change(grace.clone());
+    replace_atomically(&change_file, &change_text(&next).unwrap());
+    // Several polls fall here.
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(reader.state(), MaintenanceState::On);
+    assert!(
+        !changes.has_changed().unwrap(),
+        "announced without a change: {:?}",
+        changes.borrow()
+    );
+    assert_eq!(
+        reader.last_change(),
+        Some(ada.clone()),
+        "the state ada made"
+    );
+    assert_eq!(writer.last_change(), Some(ada));
+
+    // The second half: the state file.
+    replace_atomically(&path, "0");
+    wait_until(GENEROUS, || {
+        reader.last_change().as_ref() == Some(&grace)
+            && writer.last_change().as_ref() == Some(&grace)
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "not seen: {:?} / {:?}",
+            reader.state(),
+            reader.last_change()
+        )
+    });
+    let lines: Vec<String> = log
+        .lines_with(&path.display().to_string())
+        .into_iter()
+        .filter(|line| line.contains("maintenance state changed"))
+        .collect();
+    assert!(
+        lines.iter().all(|line| line.contains("by=")),
+        "a line without who: {lines:#?}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line.contains(r#"by="grace""#))
+            .count(),
+        2,
+        "each instance logs grace's change once: {lines:#?}"
+    );
+    assert_eq!(
+        lines.len(),
+        4,
+        "ada's and grace's, by each instance: {lines:#?}"
+    );
 }

@@ -21,6 +21,8 @@ use maint_actix::{
 };
 use maint_test_support::app::{build, memory};
 
+use crate::recorded::changed;
+
 /// Far in the future, so the windows below stay valid.
 const START: &str = "2999-01-01T02:00:00Z";
 const END: &str = "2999-01-01T03:00:00Z";
@@ -130,8 +132,10 @@ fn state_aliases_in_any_case() {
             run(&maint, &command(off)).unwrap();
             assert_eq!(stored(&maint), MaintenanceState::Off, "{off}");
         }
+        // The last `off` was the command's (issue 12: status shows it).
+        let line = format!("off ({})\n", changed(&maint));
         for status_word in ["status", "STATUS", "Status"] {
-            assert_eq!(run(&maint, &command(status_word)).unwrap(), "off\n");
+            assert_eq!(run(&maint, &command(status_word)).unwrap(), line);
         }
     }
 }
@@ -210,16 +214,34 @@ fn decisions_read_the_backend_not_the_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let path = state_file(&dir);
     let maint = file_backed_at(&path);
-    for _ in 0..20 {
+    for round in 0..20 {
         fs::write(&path, "1").unwrap();
-        assert_eq!(status(&maint).unwrap(), "on\n");
+        assert_plain(&status(&maint).unwrap(), "on", round);
         run(&maint, &command("off")).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "0", "off was written");
 
         fs::write(&path, "0").unwrap();
-        assert_eq!(status(&maint).unwrap(), "off\n");
+        assert_plain(&status(&maint).unwrap(), "off", round);
         run(&maint, &command("on")).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "1", "on was written");
+    }
+}
+
+/// `line` is `{word}` alone (no change known: round 0, where only `echo`
+/// wrote the file), or `{word}` with the change the command recorded for
+/// that same text in the previous round (a hand-written `1` cannot be told
+/// from the command's `1`); never a window.
+#[track_caller]
+fn assert_plain(line: &str, word: &str, round: usize) {
+    if round == 0 && word == "on" {
+        assert_eq!(line, format!("{word}\n"));
+    } else {
+        assert!(
+            line == format!("{word}\n")
+                || (line.starts_with(&format!("{word} (changed "))
+                    && line.ends_with(" via command)\n")),
+            "round {round}: {line:?}"
+        );
     }
 }
 
@@ -307,7 +329,10 @@ fn window_is_stored_as_given() {
     run(&maint, &window("on", Some(START), Some(END))).unwrap();
     assert_eq!(
         status(&maint).unwrap(),
-        format!("off (scheduled from {START} to {END})\n")
+        format!(
+            "off (scheduled from {START} to {END}; {})\n",
+            changed(&maint)
+        )
     );
 }
 
@@ -435,7 +460,10 @@ fn refused_windows() {
     run(&maint, &window("on", Some("2000-01-01T00:00:00Z"), None)).unwrap();
     assert_eq!(
         status(&maint).unwrap(),
-        "on (scheduled from 2000-01-01T00:00:00Z)\n"
+        format!(
+            "on (scheduled from 2000-01-01T00:00:00Z; {})\n",
+            changed(&maint)
+        )
     );
 
     // A refused window asks nothing.
@@ -604,29 +632,40 @@ fn status_lines() {
     let maint = file_backed_at(&path);
     assert_eq!(status(&maint).unwrap(), "off\n", "no file");
     run(&maint, &command("on")).unwrap();
-    assert_eq!(status(&maint).unwrap(), "on\n");
+    assert_eq!(
+        status(&maint).unwrap(),
+        format!("on ({})\n", changed(&maint))
+    );
     run(&maint, &command("off")).unwrap();
-    assert_eq!(status(&maint).unwrap(), "off\n");
+    assert_eq!(
+        status(&maint).unwrap(),
+        format!("off ({})\n", changed(&maint))
+    );
 
     // Inside a window that ends.
     run(&maint, &window("on", None, Some(END))).unwrap();
     assert_eq!(
         status(&maint).unwrap(),
-        format!("on (scheduled until {END})\n")
+        format!("on (scheduled until {END}; {})\n", changed(&maint))
     );
     // Before a window.
     run(&maint, &window("on", Some(START), Some(END))).unwrap();
     assert_eq!(
         status(&maint).unwrap(),
-        format!("off (scheduled from {START} to {END})\n")
+        format!(
+            "off (scheduled from {START} to {END}; {})\n",
+            changed(&maint)
+        )
     );
     run(&maint, &window("on", Some(START), None)).unwrap();
     assert_eq!(
         status(&maint).unwrap(),
-        format!("off (scheduled from {START})\n")
+        format!("off (scheduled from {START}; {})\n", changed(&maint))
     );
 
-    // Django-written files, including a window that has ended.
+    // Django-written files, including a window that has ended: states the
+    // command did not write, so no change is shown (issue 12), not the
+    // command's last one.
     for (text, line) in [
         ("1\n", "on".to_owned()),
         ("0\n", "off".to_owned()),
@@ -668,11 +707,14 @@ fn status_on_memory() {
     let maint = build(memory());
     assert_eq!(status(&maint).unwrap(), "off\n");
     run(&maint, &command("1")).unwrap();
-    assert_eq!(status(&maint).unwrap(), "on\n");
+    assert_eq!(
+        status(&maint).unwrap(),
+        format!("on ({})\n", changed(&maint))
+    );
     run(&maint, &window("on", None, Some(END))).unwrap();
     assert_eq!(
         status(&maint).unwrap(),
-        format!("on (scheduled until {END})\n")
+        format!("on (scheduled until {END}; {})\n", changed(&maint))
     );
 }
 
@@ -967,7 +1009,8 @@ fn parsed_command_runs() {
         .unwrap()
         .run(&maint, &mut io::empty(), &mut out)
         .unwrap();
-    assert_eq!(out, format!("on (scheduled until {END})\n").as_bytes());
+    let expected = format!("on (scheduled until {END}; {})\n", changed(&maint));
+    assert_eq!(String::from_utf8(out).unwrap(), expected);
 }
 
 /// Issue 9: a FIFO at the state path made `status` (and `on` / `off`) hang

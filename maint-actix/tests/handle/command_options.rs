@@ -23,6 +23,8 @@ use maint_actix::{
 };
 use maint_test_support::app::{build, memory};
 
+use crate::recorded::changed;
+
 /// A valid bypass token (20 URL-safe characters).
 const TOKEN: &str = "let-me-in-0123456789";
 const END: &str = "2999-01-01T03:00:00Z";
@@ -174,7 +176,10 @@ fn for_ends_the_maintenance_a_duration_from_now_on_a_whole_second() {
             "{text}: {end} is not {seconds}s after {before}..{after}"
         );
         assert!(maint.is_on());
-        assert_eq!(status(&maint), format!("on (scheduled until {end})\n"));
+        assert_eq!(
+            status(&maint),
+            format!("on (scheduled until {end}; {})\n", changed(&maint))
+        );
     }
 }
 
@@ -324,7 +329,10 @@ fn reason_and_read_only_are_stored_and_shown_by_status() {
     assert!(maint.is_on());
     assert_eq!(
         status(&maint),
-        "on (reason: \"database \\\"upgrade\\\"\\nstep 2\", read-only)\n"
+        format!(
+            "on (reason: \"database \\\"upgrade\\\"\\nstep 2\", read-only; {})\n",
+            changed(&maint)
+        )
     );
     let text = fs::read_to_string(&path).unwrap();
     assert_eq!(
@@ -341,7 +349,10 @@ fn reason_and_read_only_are_stored_and_shown_by_status() {
     run(&maint, &cmd).unwrap();
     assert_eq!(
         status(&maint),
-        format!("on (scheduled until {END}, read-only)\n")
+        format!(
+            "on (scheduled until {END}, read-only; {})\n",
+            changed(&maint)
+        )
     );
 
     // Plain on again replaces the details.
@@ -411,8 +422,12 @@ fn a_given_secret_is_stored_as_a_digest_and_printed_nowhere() {
     assert!(state.bypass().expect("a secret").matches(TOKEN));
     assert!(maint.is_on());
     let line = status(&maint);
-    assert_eq!(line, "on (bypass link set)\n");
+    assert_eq!(line, format!("on (bypass link set; {})\n", changed(&maint)));
     assert!(!fs::read_to_string(&path).unwrap().contains(TOKEN));
+    // Nor in the change's file (issue 12), which names the state it was for.
+    let change = fs::read_to_string(dir.path().join("maintenance_mode_state.txt.change.json"))
+        .expect("the change's file");
+    assert!(!change.contains(TOKEN), "{change}");
 }
 
 #[test]
@@ -429,8 +444,11 @@ fn with_secret_prints_the_link_and_status_never_does() {
     let line = status(&maint);
     assert!(!line.contains(&token), "{line}");
     assert!(!line.contains("/bypass/"), "{line}");
-    assert_eq!(line, "on (bypass link set)\n");
+    assert_eq!(line, format!("on (bypass link set; {})\n", changed(&maint)));
     assert!(!fs::read_to_string(&path).unwrap().contains(&token));
+    let change = fs::read_to_string(dir.path().join("maintenance_mode_state.txt.change.json"))
+        .expect("the change's file");
+    assert!(!change.contains(&token), "{change}");
 
     // Another run: another token, and the first one no longer opens anything.
     let cmd = MaintenanceModeCommand {
@@ -446,7 +464,10 @@ fn with_secret_prints_the_link_and_status_never_does() {
     let line = status(&maint);
     assert_eq!(
         line,
-        "on (reason: \"upgrade\", read-only, bypass link set)\n"
+        format!(
+            "on (reason: \"upgrade\", read-only, bypass link set; {})\n",
+            changed(&maint)
+        )
     );
     assert!(!line.contains(&second));
 
