@@ -263,24 +263,48 @@ const MAX_COOKIES_LOOKED_AT: usize = 4;
 
 const COOKIE_NAME_EQ: &[u8] = b"maint_bypass=";
 
-/// The values of the bypass cookie in a `Cookie` header (the first
-/// [`MAX_COOKIES_LOOKED_AT`]).
+/// Calls `check` with each value of the bypass cookie in a `Cookie` header
+/// (the first [`MAX_COOKIES_LOOKED_AT`]) until it answers `true`; whether one did.
 ///
 /// A walk over the `;` of the raw bytes rather than the cookie crate's
 /// parser, which builds every cookie of the header, or a UTF-8 check of the
 /// whole header: this runs per request during maintenance when a secret is
-/// set. Whatever it finds is authenticated before it counts.
-pub(crate) fn cookies_in_header(header: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut start = 0;
-    memchr::memchr_iter(b';', header)
-        .chain(std::iter::once(header.len()))
-        .filter_map(move |end| {
-            let pair = &header[start..end];
-            start = end + 1;
-            pair.trim_ascii_start().strip_prefix(COOKIE_NAME_EQ)
-        })
-        .take(MAX_COOKIES_LOOKED_AT)
-        .map(<[u8]>::trim_ascii_end)
+/// set, so it is a plain loop the compiler inlines. Whatever it finds is
+/// authenticated before it counts.
+#[inline]
+pub(crate) fn any_cookie_in_header<'h>(
+    header: &'h [u8],
+    mut check: impl FnMut(&'h [u8]) -> bool,
+) -> bool {
+    let mut rest = header;
+    let mut looked_at = 0;
+    loop {
+        let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
+        if let Some(value) = rest[..end].trim_ascii_start().strip_prefix(COOKIE_NAME_EQ) {
+            if check(value.trim_ascii_end()) {
+                return true;
+            }
+            looked_at += 1;
+            if looked_at == MAX_COOKIES_LOOKED_AT {
+                return false;
+            }
+        }
+        if end == rest.len() {
+            return false;
+        }
+        rest = &rest[end + 1..];
+    }
+}
+
+/// The values [`any_cookie_in_header`] looks at, for tests.
+#[cfg(test)]
+pub(crate) fn cookies_in_header(header: &[u8]) -> Vec<&[u8]> {
+    let mut found = Vec::new();
+    any_cookie_in_header(header, |value| {
+        found.push(value);
+        false
+    });
+    found
 }
 
 /// The cookie that lets a browser through: for `ttl` seconds, never beyond
@@ -474,6 +498,7 @@ mod tests {
     fn the_cookie_is_found_among_others() {
         let find = |header: &[u8]| {
             cookies_in_header(header)
+                .into_iter()
                 .map(|value| String::from_utf8_lossy(value).into_owned())
                 .collect::<Vec<_>>()
         };

@@ -117,11 +117,12 @@ impl RequestFacts for ActixFacts<'_> {
         let headers = self.req.headers();
         let mut now = None;
         for header in headers.get_all(header::COOKIE) {
-            for value in bypass::cookies_in_header(header.as_bytes()) {
+            let valid = bypass::any_cookie_in_header(header.as_bytes(), |value| {
                 let now = *now.get_or_insert_with(std::time::SystemTime::now);
-                if self.cookies.is_valid(key, value, now) {
-                    return true;
-                }
+                self.cookies.is_valid(key, value, now)
+            });
+            if valid {
+                return true;
             }
         }
         headers
