@@ -21,7 +21,7 @@
 use std::{
     cell::Cell,
     future::Future,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     path::PathBuf,
     pin::pin,
     sync::OnceLock,
@@ -404,11 +404,18 @@ pub enum Case {
     /// the worker's cache misses every time: a full HMAC-SHA256 per request,
     /// what the first request of a browser costs.
     OnBypassCookieMiss,
+    /// `GET /hello` during maintenance from a client in the only network of
+    /// `ignore_ip_networks` ([`exempt_networks`]`(1)`): served.
+    OnExemptIp1,
+    /// The same with 100 networks, the client in the last one.
+    OnExemptIp100,
+    /// The same with 10,000 networks, the client in the last one.
+    OnExemptIp10000,
 }
 
 impl Case {
     /// Every case, in report order.
-    pub const ALL: [Case; 17] = [
+    pub const ALL: [Case; 20] = [
         Case::None,
         Case::Off,
         Case::OffUnmarkedApp,
@@ -426,6 +433,9 @@ impl Case {
         Case::OnBypassCookie,
         Case::OnBypassCookieUnmarkedApp,
         Case::OnBypassCookieMiss,
+        Case::OnExemptIp1,
+        Case::OnExemptIp100,
+        Case::OnExemptIp10000,
     ];
 
     /// The case's name on command lines and in reports.
@@ -448,6 +458,9 @@ impl Case {
             Case::OnBypassCookie => "on-bypass-cookie",
             Case::OnBypassCookieUnmarkedApp => "on-bypass-cookie-unmarked-app",
             Case::OnBypassCookieMiss => "on-bypass-cookie-miss",
+            Case::OnExemptIp1 => "on-exempt-ip-1",
+            Case::OnExemptIp100 => "on-exempt-ip-100",
+            Case::OnExemptIp10000 => "on-exempt-ip-10000",
         }
     }
 
@@ -492,6 +505,15 @@ impl Case {
             Case::OnBypassCookieMiss => {
                 "on-bypass-cookie with two valid cookies in turn: the cache misses, a full HMAC per request"
             }
+            Case::OnExemptIp1 => {
+                "maintenance on, GET /hello from a client in the one network of ignore_ip_networks"
+            }
+            Case::OnExemptIp100 => {
+                "maintenance on, GET /hello from a client in the last of 100 ignore_ip_networks"
+            }
+            Case::OnExemptIp10000 => {
+                "maintenance on, GET /hello from a client in the last of 10,000 ignore_ip_networks"
+            }
         }
     }
 
@@ -511,6 +533,8 @@ impl Case {
             Case::OnBypassCookieUnmarkedApp => {
                 &[Case::OffUnmarkedApp, Case::OffBypassCookieUnmarkedApp]
             }
+            Case::OnExemptIp1 => &[Case::Off],
+            Case::OnExemptIp100 | Case::OnExemptIp10000 => &[Case::Off, Case::OnExemptIp1],
             _ => &[],
         }
     }
@@ -552,7 +576,52 @@ impl Case {
     /// Maintenance on (`true`) or off for [`maintenance_mode`]; the cases of
     /// [`Self::detailed_state`] set theirs afterwards.
     fn maintenance(self) -> bool {
-        matches!(self, Case::On | Case::OnExemptUrl | Case::OnExemptSuperuser)
+        matches!(
+            self,
+            Case::On
+                | Case::OnExemptUrl
+                | Case::OnExemptSuperuser
+                | Case::OnExemptIp1
+                | Case::OnExemptIp100
+                | Case::OnExemptIp10000
+        )
+    }
+
+    /// How many `ignore_ip_networks` the case configures ([`exempt_networks`]);
+    /// 0 for the cases of the plain [`settings`].
+    pub fn ip_networks(self) -> usize {
+        match self {
+            Case::OnExemptIp1 => 1,
+            Case::OnExemptIp100 => 100,
+            Case::OnExemptIp10000 => 10_000,
+            _ => 0,
+        }
+    }
+
+    /// The client address of the case's requests when it is not [`PEER`]: an
+    /// address in the last of the case's [`exempt_networks`] (computed once,
+    /// by [`Prepared::new`]: generating the networks takes a while).
+    fn own_peer(self) -> Option<SocketAddr> {
+        match self.ip_networks() {
+            0 => None,
+            n => Some(SocketAddr::new(exempt_client_ip(n), 40000)),
+        }
+    }
+
+    /// The handle of the case (memory backend), maintenance set as
+    /// [`Self::maintenance`] says: [`maintenance_mode`], or the same settings
+    /// plus the case's `ignore_ip_networks`.
+    fn maintenance_mode(self) -> Result<MaintenanceMode, String> {
+        let n = self.ip_networks();
+        if n == 0 {
+            return maintenance_mode(&Backend::Memory, self.maintenance());
+        }
+        let settings = settings(&Backend::Memory).ignore_ip_networks(exempt_networks(n));
+        let maint = MaintenanceMode::new(settings).map_err(|e| e.to_string())?;
+        maint
+            .set_maintenance_mode_blocking(self.maintenance())
+            .map_err(|e| e.to_string())?;
+        Ok(maint)
     }
 
     /// Whether the case needs a bypass secret.
@@ -621,6 +690,8 @@ pub struct Prepared {
     cookies: Vec<String>,
     /// How many requests were built (which cookie comes next).
     built: Cell<usize>,
+    /// The client address of the requests, when not [`PEER`] ([`Case::own_peer`]).
+    own_peer: Option<SocketAddr>,
     maint: MaintenanceMode,
     // Keeps the runtime the service was created on alive as long as the service.
     _system: actix_rt::SystemRunner,
@@ -631,7 +702,8 @@ impl Prepared {
     /// status (one per cookie, when the case sends several in turn).
     pub fn new(case: Case) -> Self {
         let system = actix_rt::System::new();
-        let maint = maintenance_mode(&Backend::Memory, case.maintenance())
+        let maint = case
+            .maintenance_mode()
             .expect("the benchmark settings are valid");
         let secret = case
             .bypass()
@@ -688,6 +760,7 @@ impl Prepared {
             service,
             cookies,
             built: Cell::new(0),
+            own_peer: case.own_peer(),
             maint,
             _system: system,
         };
@@ -708,7 +781,7 @@ impl Prepared {
     pub fn request(&self) -> Request {
         let mut req = TestRequest::get()
             .uri(self.case.path())
-            .peer_addr(peer())
+            .peer_addr(self.own_peer.unwrap_or_else(peer))
             .insert_header((header::HOST, "127.0.0.1:8100"));
         if !self.cookies.is_empty() {
             let built = self.built.get();
@@ -729,6 +802,36 @@ impl Prepared {
     pub fn maint(&self) -> &MaintenanceMode {
         &self.maint
     }
+}
+
+/// `n` distinct `ignore_ip_networks` of the `on-exempt-ip-*` cases: one in
+/// five an IPv6 `/64` (`2001:db8:J::/64`), the others IPv4 `/25`s (the lower
+/// half of `10.A.B.0/24`, numbered from `10.0.0.0/25`); the first and the
+/// last are IPv4. No two overlap or touch, so none can be merged with
+/// another: a lookup has `n` networks to tell apart. No address in the last
+/// one matches [`IGNORE_IP_ADDRESSES`], so its clients are exempt by the
+/// networks alone.
+pub fn exempt_networks(n: usize) -> Vec<String> {
+    let (mut v4, mut v6) = (0usize, 0usize);
+    (0..n)
+        .map(|i| {
+            if i % 5 == 1 && i + 1 != n {
+                v6 += 1;
+                format!("2001:db8:{:x}::/64", v6 - 1)
+            } else {
+                v4 += 1;
+                let k = v4 - 1;
+                format!("10.{}.{}.0/25", k >> 8, k & 0xff)
+            }
+        })
+        .collect()
+}
+
+/// A client address in the last of [`exempt_networks`]`(n)` (its `.7`).
+pub fn exempt_client_ip(n: usize) -> IpAddr {
+    let last = exempt_networks(n).pop().expect("at least one network");
+    let network = last.strip_suffix(".0/25").expect("an IPv4 /25");
+    format!("{network}.7").parse().expect("an IPv4 address")
 }
 
 /// A superuser's session cookie (`id=...`), valid on every benchmark app.
@@ -874,6 +977,39 @@ mod tests {
             forged
         };
         assert_eq!(app.call(with(&forged)).await.unwrap().status(), 503);
+    }
+
+    #[test]
+    fn the_exempt_ip_clients_are_exempt_by_their_networks_alone() {
+        for case in [
+            Case::OnExemptIp1,
+            Case::OnExemptIp100,
+            Case::OnExemptIp10000,
+        ] {
+            let n = case.ip_networks();
+            let networks = exempt_networks(n);
+            assert_eq!(networks.len(), n);
+            let distinct: std::collections::BTreeSet<&String> = networks.iter().collect();
+            assert_eq!(distinct.len(), n, "distinct networks");
+            let client = exempt_client_ip(n).to_string();
+            let last = networks.last().unwrap();
+            assert_eq!(format!("{}0/25", client.strip_suffix('7').unwrap()), *last);
+            // The same request, maintenance on, without the networks: the maintenance page.
+            let system = actix_rt::System::new();
+            let maint = maintenance_mode(&Backend::Memory, true).unwrap();
+            let app = system.block_on(init_service(app_with_middleware(maint, routes)));
+            let req = TestRequest::get()
+                .uri("/hello")
+                .peer_addr(case.own_peer().unwrap())
+                .to_request();
+            assert_eq!(ready_now(app.call(req)).unwrap().status(), 503);
+        }
+        let networks = exempt_networks(10_000);
+        assert_eq!(networks.iter().filter(|n| n.contains(':')).count(), 2_000);
+        assert_eq!(networks[0], "10.0.0.0/25");
+        assert_eq!(networks[1], "2001:db8:0::/64");
+        assert_eq!(networks[9_999], "10.31.63.0/25");
+        assert_eq!(exempt_client_ip(10_000).to_string(), "10.31.63.7");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::{
     decision::{Exemptions, RedirectTarget},
     facts::{ClientIpHook, FactSources, UserHook},
     handle::{Inner, MaintenanceMode},
+    ip_ranges::IpRanges,
     response::{ContextHook, Responder, ResponderParts, ResponseTypeHook},
     settings::{
         MaintenanceSettings, ResponseType, SettingsError, StateBackendKind, compile_anchored,
@@ -289,7 +290,15 @@ fn admin_url(url: &str) -> Result<String, SettingsError> {
     Ok(url.to_owned())
 }
 
-fn parse_networks(key: &'static str, entries: &[String]) -> Result<Vec<IpNet>, SettingsError> {
+/// `ignore_ip_networks` as the ranges a request is looked up in; `None` when
+/// there are none, so that the request path skips the lookup.
+fn parse_networks(
+    key: &'static str,
+    entries: &[String],
+) -> Result<Option<IpRanges>, SettingsError> {
+    if entries.is_empty() {
+        return Ok(None);
+    }
     entries
         .iter()
         .map(|entry| {
@@ -302,5 +311,6 @@ fn parse_networks(key: &'static str, entries: &[String]) -> Result<Vec<IpNet>, S
                     value: entry.to_owned(),
                 })
         })
-        .collect()
+        .collect::<Result<IpRanges, _>>()
+        .map(Some)
 }

@@ -36,6 +36,14 @@
 //! - what the audit log line shows (a change, the old and the new state):
 //!   one line, whatever the name or the reason holds.
 //!
+//! And of what issue 13 added:
+//!
+//! - `ignore_ip_networks` as sorted, merged ranges ([`IpRanges`]): for any
+//!   networks (IPv4 and IPv6, every prefix length from /0 to /32 and /128,
+//!   host bits set, overlapping, nested, adjacent) and any address (at and
+//!   around every network's ends, IPv4-mapped forms of both families), the
+//!   answer is exactly the linear scan's, `IpNet::contains`.
+//!
 //! Case counts are kept moderate (the module runs in a few seconds in debug);
 //! `PROPTEST_CASES=N` raises them for a longer local run. Failures are not
 //! persisted to regression files: proptest prints the minimal failing input.
@@ -46,6 +54,7 @@ use std::{
 };
 
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use jiff::{Timestamp, tz::TimeZone};
 use proptest::{
     collection::{btree_map, vec},
@@ -60,6 +69,7 @@ use crate::{
     bypass::{BypassKey, BypassSecret, COOKIE_NAME, VerifiedCookies, cookies_in_header},
     change::{Change, StateRecord, Via, change_for, change_text},
     client_ip::{TrustedProxies, resolve_client_ip},
+    ip_ranges::IpRanges,
     response::MaintenanceResponse,
     settings::{ResponseType, StateBackendKind},
     state::{Schedule, parse_duration, parse_iso8601},
@@ -1501,5 +1511,166 @@ proptest! {
         prop_assert!(is_one_line(&shown), "{:?}", shown);
         let shown = state.to_string();
         prop_assert!(is_one_line(&shown), "{:?}", shown);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// `ignore_ip_networks` (issue 13)
+
+/// IPv4 addresses where networks and lookups meet: the family's ends,
+/// private ranges, and anything.
+const V4_ANCHORS: [u32; 5] = [0, 0x0a00_0000, 0x0a00_ff00, 0xc0a8_0000, u32::MAX];
+
+/// The same for IPv6, with the IPv4-mapped range (`::ffff:10.0.0.0`).
+const V6_ANCHORS: [u128; 6] = [
+    0,
+    0xffff_0a00_0000,
+    0xffff_0000_0000,
+    0xfd00 << 112,
+    0x2001_0db8 << 96,
+    u128::MAX,
+];
+
+/// An IPv4 address, often a short way from an anchor.
+fn v4_address() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        any::<u32>(),
+        (select(V4_ANCHORS.to_vec()), any::<u16>(), any::<bool>()).prop_map(
+            |(anchor, offset, below)| if below {
+                anchor.wrapping_sub(u32::from(offset))
+            } else {
+                anchor.wrapping_add(u32::from(offset))
+            }
+        ),
+    ]
+}
+
+/// An IPv6 address, often a short way from an anchor.
+fn v6_address() -> impl Strategy<Value = u128> {
+    prop_oneof![
+        any::<u128>(),
+        (select(V6_ANCHORS.to_vec()), any::<u32>(), any::<bool>()).prop_map(
+            |(anchor, offset, below)| if below {
+                anchor.wrapping_sub(u128::from(offset))
+            } else {
+                anchor.wrapping_add(u128::from(offset))
+            }
+        ),
+    ]
+}
+
+/// A network of either family, any prefix length (the ends more often), the
+/// host bits kept as written (`10.0.0.1/8` is a valid setting).
+fn network() -> impl Strategy<Value = IpNet> {
+    let v4_prefix = prop_oneof![3 => 0..=32u8, 1 => select(vec![0u8, 1, 8, 24, 31, 32])];
+    let v6_prefix = prop_oneof![
+        3 => 0..=128u8,
+        1 => select(vec![0u8, 1, 64, 96, 104, 112, 120, 127, 128]),
+    ];
+    prop_oneof![
+        (v4_address(), v4_prefix).prop_map(|(address, prefix)| {
+            IpNet::V4(Ipv4Net::new(Ipv4Addr::from(address), prefix).expect("prefix ≤ 32"))
+        }),
+        (v6_address(), v6_prefix).prop_map(|(address, prefix)| {
+            IpNet::V6(Ipv6Net::new(Ipv6Addr::from(address), prefix).expect("prefix ≤ 128"))
+        }),
+    ]
+}
+
+/// A looked-up address of either family.
+fn looked_up() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        v4_address().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+        v6_address().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))),
+    ]
+}
+
+/// An address and the ones an off-by-one or a family mix-up would get
+/// wrong: its neighbours, and its IPv4-mapped or unmapped form.
+fn around(ip: IpAddr) -> Vec<IpAddr> {
+    let mut around = match ip {
+        IpAddr::V4(v4) => {
+            let a = u32::from(v4);
+            [a.wrapping_sub(1), a, a.wrapping_add(1)]
+                .into_iter()
+                .flat_map(|a| {
+                    let v4 = Ipv4Addr::from(a);
+                    [IpAddr::V4(v4), IpAddr::V6(v4.to_ipv6_mapped())]
+                })
+                .collect::<Vec<_>>()
+        }
+        IpAddr::V6(v6) => {
+            let a = u128::from(v6);
+            [a.wrapping_sub(1), a, a.wrapping_add(1)]
+                .into_iter()
+                .map(|a| IpAddr::V6(Ipv6Addr::from(a)))
+                .collect()
+        }
+    };
+    if let IpAddr::V6(v6) = ip
+        && let Some(v4) = v6.to_ipv4_mapped()
+    {
+        around.push(IpAddr::V4(v4));
+    }
+    around
+}
+
+proptest! {
+    #![proptest_config(config(1024))]
+
+    /// The ranges answer exactly as the linear scan of the networks, for
+    /// random addresses, every network's ends and what is just outside them.
+    #[test]
+    fn ip_ranges_answer_as_the_linear_scan(
+        networks in vec(network(), 0..16),
+        addresses in vec(looked_up(), 0..24),
+    ) {
+        let ranges: IpRanges = networks.iter().copied().collect();
+        let scan = |ip: &IpAddr| networks.iter().any(|net| net.contains(ip));
+        let ends = networks.iter().flat_map(|net| [net.network(), net.broadcast()]);
+        for ip in addresses.into_iter().chain(ends).flat_map(around) {
+            prop_assert_eq!(ranges.contains(ip), scan(&ip), "{} in {:?}", ip, networks);
+        }
+        let (v4, v6) = ranges.range_counts();
+        let (v4_networks, v6_networks) = networks
+            .iter()
+            .fold((0, 0), |(v4, v6), net| match net {
+                IpNet::V4(_) => (v4 + 1, v6),
+                IpNet::V6(_) => (v4, v6 + 1),
+            });
+        prop_assert!(v4 <= v4_networks && v6 <= v6_networks);
+        prop_assert_eq!(ranges.is_empty(), networks.is_empty());
+    }
+
+    /// Many networks packed close together (nested, overlapping, touching
+    /// and a few apart): the merged ranges still answer as the scan, for
+    /// every address of the packed stretch and around it.
+    #[test]
+    fn packed_networks_answer_as_the_linear_scan(
+        packed in vec((0..256u32, 24..=32u8), 1..40),
+        v6 in any::<bool>(),
+    ) {
+        let networks: Vec<IpNet> = packed
+            .iter()
+            .map(|&(offset, prefix)| {
+                let base = 0x0a00_0000 + offset;
+                if v6 {
+                    let base = (0xfd00u128 << 112) | u128::from(base);
+                    IpNet::V6(Ipv6Net::new(Ipv6Addr::from(base), prefix + 96).expect("≤ 128"))
+                } else {
+                    IpNet::V4(Ipv4Net::new(Ipv4Addr::from(base), prefix).expect("≤ 32"))
+                }
+            })
+            .collect();
+        let ranges: IpRanges = networks.iter().copied().collect();
+        for a in 0x09ff_ff00u32..0x0a00_0200 {
+            let ip = if v6 {
+                IpAddr::V6(Ipv6Addr::from((0xfd00u128 << 112) | u128::from(a)))
+            } else {
+                IpAddr::V4(Ipv4Addr::from(a))
+            };
+            let scan = networks.iter().any(|net| net.contains(&ip));
+            prop_assert_eq!(ranges.contains(ip), scan, "{} in {:?}", ip, networks);
+        }
     }
 }
