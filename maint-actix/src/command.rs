@@ -121,6 +121,7 @@ use crate::{
     bypass::{BypassSecret, BypassTokenError},
     change::{Change, StateRecord},
     handle::{MaintenanceMode, StateError},
+    host::{self, HostError},
     routes::DEFAULT_PREFIX,
     state::{DurationError, MaintenanceState, Schedule, ScheduleError, end_after, parse_iso8601},
 };
@@ -193,6 +194,11 @@ pub struct MaintenanceModeCommand {
     /// With status: print one JSON object instead of a line.
     #[arg(long)]
     pub json: bool,
+    /// Act on this host's own state (port and case ignored): `on` gives it
+    /// one, `off` removes it (the host follows the global state again),
+    /// `status` shows the state the host follows.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
 }
 
 /// Why the command failed. Every message is a single line.
@@ -249,6 +255,12 @@ pub enum CommandError {
     /// The `mode` setting fixes the state to this value, so it cannot be changed.
     #[error("{}", StateError::FixedBySettings(*.0))]
     FixedBySettings(bool),
+    /// A `--host` that is not a host name.
+    #[error("invalid --host: {0}")]
+    InvalidHost(#[source] HostError),
+    /// As many hosts as a store keeps already have a state of their own.
+    #[error("{}", StateError::TooManyHosts)]
+    TooManyHosts,
     /// The state backend could not be read or written; the message names the
     /// state file's full path and the OS reason.
     #[error(transparent)]
@@ -267,6 +279,8 @@ impl From<StateError> for CommandError {
             StateError::FixedBySettings(mode) => Self::FixedBySettings(mode),
             StateError::Schedule(error) => Self::Schedule(error),
             StateError::Backend(error) => Self::Backend(error),
+            StateError::Host(error) => Self::InvalidHost(error),
+            StateError::TooManyHosts => Self::TooManyHosts,
         }
     }
 }
@@ -340,6 +354,13 @@ impl MaintenanceModeCommand {
         output: &mut dyn Write,
     ) -> Result<(), CommandError> {
         let action = Action::parse(&self.state)?;
+        let host = self
+            .host
+            .as_deref()
+            .map(host::normalize)
+            .transpose()
+            .map_err(CommandError::InvalidHost)?;
+        let host = host.as_deref();
         let scheduled = self.start.is_some() || self.end.is_some();
         match action {
             Action::Status if scheduled => Err(CommandError::ScheduleWithStatus),
@@ -349,13 +370,15 @@ impl MaintenanceModeCommand {
                     option: self.on_only_option().unwrap_or_default(),
                 })
             }
-            Action::Status if self.json => status_json(maint, output),
-            Action::Status => status(maint, output),
+            Action::Status if self.json => status_json(maint, host, output),
+            Action::Status => status(maint, host, output),
             _ if self.json => Err(CommandError::JsonWithoutStatus),
-            Action::Off => self.switch(maint, Request::Off, input, output).map(drop),
+            Action::Off => self
+                .switch(maint, host, Request::Off, input, output)
+                .map(drop),
             Action::On => {
                 let (state, token) = self.requested_on()?;
-                let stored = self.switch(maint, Request::On(state), input, output)?;
+                let stored = self.switch(maint, host, Request::On(state), input, output)?;
                 // Only a secret that was stored opens anything.
                 if let Some(token) = token.filter(|_| stored) {
                     writeln!(output, "bypass: {DEFAULT_PREFIX}/bypass/{token}")
@@ -445,6 +468,7 @@ impl MaintenanceModeCommand {
     fn switch(
         &self,
         maint: &MaintenanceMode,
+        host: Option<&str>,
         request: Request,
         input: &mut dyn BufRead,
         output: &mut dyn Write,
@@ -462,13 +486,25 @@ impl MaintenanceModeCommand {
             Request::On(state) => state,
             Request::Off => MaintenanceState::Off,
         };
-        if read_stored(maint)?.as_ref() == Some(&requested) {
+        let stored = match host {
+            Some(host) => read_own_state(maint, host)?.or(Some(MaintenanceState::Off)),
+            None => read_stored(maint)?,
+        };
+        if stored.as_ref() == Some(&requested) {
             return Ok(false);
         }
         if self.interactive && !confirm(question(&requested), input, output)? {
             return Ok(false);
         }
-        pollster::block_on(maint.set_with_change(requested, Change::command()))?;
+        let change = Change::command();
+        match host {
+            // Off removes the host's own state: it follows the global one again.
+            Some(host) => {
+                let own = (requested != MaintenanceState::Off).then_some(requested);
+                pollster::block_on(maint.set_host_with_change(host, own, change))?;
+            }
+            None => pollster::block_on(maint.set_with_change(requested, change))?,
+        }
         Ok(true)
     }
 }
@@ -533,41 +569,140 @@ fn read_stored(maint: &MaintenanceMode) -> Result<Option<MaintenanceState>, Comm
     }
 }
 
+/// The hosts with a state of their own, as the backend holds them now.
+fn read_hosts(maint: &MaintenanceMode) -> Result<Vec<(String, StateRecord)>, CommandError> {
+    let mut hosts = pollster::block_on(maint.backend().get_hosts())?;
+    hosts.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(hosts)
+}
+
+/// `host`'s own stored state, `None` when it has none.
+fn read_own_record(
+    maint: &MaintenanceMode,
+    host: &str,
+) -> Result<Option<StateRecord>, CommandError> {
+    Ok(read_hosts(maint)?
+        .into_iter()
+        .find(|(name, _)| name == host)
+        .map(|(_, record)| record))
+}
+
+fn read_own_state(
+    maint: &MaintenanceMode,
+    host: &str,
+) -> Result<Option<MaintenanceState>, CommandError> {
+    Ok(read_own_record(maint, host)?.map(|record| record.state))
+}
+
+/// The global record as stored; `Err(line)` for a store holding none.
+fn read_global(maint: &MaintenanceMode) -> Result<Result<StateRecord, String>, CommandError> {
+    match pollster::block_on(maint.backend().get_record()) {
+        Ok(record) => Ok(Ok(record)),
+        Err(error @ BackendError::Missing { .. }) => Ok(Err(format!(
+            "unknown ({error}; running instances keep their last known state until it is set)"
+        ))),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Prints the state in effect now, read from the backend (or the fixed `mode`),
-/// and the change that made it.
-fn status(maint: &MaintenanceMode, output: &mut dyn Write) -> Result<(), CommandError> {
-    let line = match maint.settings().mode {
-        Some(mode) => format!("{} (fixed by the mode setting)", on_off(mode)),
-        None => match pollster::block_on(maint.backend().get_record()) {
-            Ok(StateRecord { state, change }) => {
-                let now = on_off(state.is_active());
-                let details = state
-                    .schedule()
-                    .map(describe)
-                    .filter(|text| !text.is_empty());
-                let changed = change.map(|change| format!("changed {change}"));
-                match (details, changed) {
-                    (Some(details), Some(changed)) => format!("{now} ({details}; {changed})"),
-                    (Some(text), None) | (None, Some(text)) => format!("{now} ({text})"),
-                    (None, None) => now.to_owned(),
-                }
+/// and the change that made it; then each host with a state of its own, one
+/// line each. With `host`: the state that host follows.
+fn status(
+    maint: &MaintenanceMode,
+    host: Option<&str>,
+    output: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let mut lines = Vec::new();
+    match (maint.settings().mode, host) {
+        (Some(mode), _) => lines.push(format!("{} (fixed by the mode setting)", on_off(mode))),
+        (None, Some(host)) => lines.push(match read_own_record(maint, host)? {
+            Some(record) => status_line(&record, None),
+            None => match read_global(maint)? {
+                Ok(record) => status_line(&record, Some("follows the global state")),
+                Err(unknown) => unknown,
+            },
+        }),
+        (None, None) => {
+            lines.push(match read_global(maint)? {
+                Ok(record) => status_line(&record, None),
+                Err(unknown) => unknown,
+            });
+            for (host, record) in read_hosts(maint)? {
+                lines.push(format!("host {host}: {}", status_line(&record, None)));
             }
-            Err(error @ BackendError::Missing { .. }) => format!(
-                "unknown ({error}; running instances keep their last known state until it is set)"
-            ),
-            Err(error) => return Err(error.into()),
-        },
-    };
-    writeln!(output, "{line}")
+        }
+    }
+    let text: String = lines.iter().map(|line| format!("{line}\n")).collect();
+    output
+        .write_all(text.as_bytes())
         .and_then(|()| output.flush())
         .map_err(CommandError::WriteOutput)
 }
 
+/// `on (scheduled until B, reason: "…"; changed A by X via Y)`.
+fn status_line(record: &StateRecord, note: Option<&str>) -> String {
+    let now = on_off(record.state.is_active());
+    let details = record
+        .state
+        .schedule()
+        .map(describe)
+        .filter(|text| !text.is_empty());
+    let changed = record
+        .change
+        .as_ref()
+        .map(|change| format!("changed {change}"));
+    let parts: Vec<String> = [details, note.map(str::to_owned), changed]
+        .into_iter()
+        .flatten()
+        .collect();
+    match parts.is_empty() {
+        true => now.to_owned(),
+        false => format!("{now} ({})", parts.join("; ")),
+    }
+}
+
 /// `status --json`: one object with the state in effect now, its details
-/// and its last change. A store holding no state (`unknown` in the line
-/// form) shows what instances start with, `state_backend_fallback_value`,
-/// and logs why (a warning).
-fn status_json(maint: &MaintenanceMode, output: &mut dyn Write) -> Result<(), CommandError> {
+/// and its last change, plus `hosts` (host → the same object) when some host
+/// has a state of its own. With `host`: the object of the state that host
+/// follows. A store holding no state (`unknown` in the line form) shows what
+/// instances start with, `state_backend_fallback_value`, and logs why (a
+/// warning).
+fn status_json(
+    maint: &MaintenanceMode,
+    host: Option<&str>,
+    output: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let own = match (maint.settings().mode, host) {
+        (None, Some(host)) => read_own_record(maint, host)?,
+        _ => None,
+    };
+    let object = match own {
+        Some(record) => status_object(&record),
+        None => {
+            let mut object = status_object(&global_for_json(maint)?);
+            let hosts = match (maint.settings().mode, host) {
+                (None, None) => read_hosts(maint)?,
+                _ => Vec::new(),
+            };
+            if !hosts.is_empty() {
+                let hosts: serde_json::Map<String, serde_json::Value> = hosts
+                    .iter()
+                    .map(|(host, record)| (host.clone(), status_object(record)))
+                    .collect();
+                object["hosts"] = hosts.into();
+            }
+            object
+        }
+    };
+    writeln!(output, "{object}")
+        .and_then(|()| output.flush())
+        .map_err(CommandError::WriteOutput)
+}
+
+/// The global record `status --json` shows: the fixed `mode`, the stored
+/// one, or the fallback value for a store holding none (logged).
+fn global_for_json(maint: &MaintenanceMode) -> Result<StateRecord, CommandError> {
     let (record, problem) = match maint.settings().mode {
         Some(mode) => (
             StateRecord::new(MaintenanceState::from_bool(mode)),
@@ -588,9 +723,7 @@ fn status_json(maint: &MaintenanceMode, output: &mut dyn Write) -> Result<(), Co
         // Logged, not printed: stdout holds exactly the object scripts parse.
         tracing::warn!(%problem, "maintenance_mode status --json shows the fallback state");
     }
-    writeln!(output, "{}", status_object(&record))
-        .and_then(|()| output.flush())
-        .map_err(CommandError::WriteOutput)
+    Ok(record)
 }
 
 /// The object of `status --json` for `record`: exactly the contract's keys.

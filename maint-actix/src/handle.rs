@@ -13,6 +13,7 @@ use crate::{
     change::{Change, StateRecord},
     decision::{Exemptions, InEffect},
     facts::{ActixFacts, FactSources},
+    host::{HostError, MAX_HOSTS},
     marked::MarkerCache,
     response::Responder,
     settings::{MaintenanceSettings, SettingsError},
@@ -34,6 +35,16 @@ pub enum StateError {
     /// The requested schedule is not valid.
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
+    /// `--host` / [`MaintenanceMode::set_host`] was given something that is
+    /// not a host name.
+    #[error("invalid host: {0}")]
+    Host(#[from] HostError),
+    /// As many hosts as a store keeps ([`MAX_HOSTS`]) already have a state
+    /// of their own.
+    #[error(
+        "{MAX_HOSTS} hosts already have a state of their own; remove one first (`off --host HOST`)"
+    )]
+    TooManyHosts,
     /// The backend failed to store the state.
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -88,7 +99,7 @@ impl fmt::Debug for MaintenanceMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MaintenanceMode")
             .field("backend", &self.backend().describe())
-            .field("state", &self.inner.store.snapshot().state)
+            .field("state", &self.inner.store.snapshot().global.state)
             .finish_non_exhaustive()
     }
 }
@@ -114,19 +125,101 @@ impl MaintenanceMode {
     /// the fixed `mode`, else the backend's state, following a schedule's clock.
     /// No I/O: the state is an in-memory snapshot.
     pub fn is_on(&self) -> bool {
-        self.inner.store.snapshot().state.is_active()
+        self.inner.store.snapshot().global.state.is_active()
     }
 
     /// Whether maintenance in read-only mode is in effect now: reads are
     /// served, writes get the maintenance response. No I/O.
     pub fn is_read_only(&self) -> bool {
         let snapshot = self.inner.store.snapshot();
-        snapshot.state.is_read_only() && snapshot.state.is_active()
+        snapshot.global.state.is_read_only() && snapshot.global.state.is_active()
     }
 
     /// The stored state as last read (or the fallback when it could not be read).
     pub fn state(&self) -> MaintenanceState {
-        self.inner.store.snapshot().state.clone()
+        self.inner.store.snapshot().global.state.clone()
+    }
+
+    /// The state `req` follows: its host's own state ([`set_host`](Self::set_host)),
+    /// else the global one. No I/O.
+    pub fn state_for(&self, req: &HttpRequest) -> MaintenanceState {
+        self.inner.store.snapshot().for_request(req).state.clone()
+    }
+
+    /// Whether maintenance is in effect now for `req`: [`is_on`](Self::is_on)
+    /// for the state `req` follows ([`state_for`](Self::state_for)). No I/O.
+    pub fn is_on_for(&self, req: &HttpRequest) -> bool {
+        self.inner
+            .store
+            .snapshot()
+            .for_request(req)
+            .state
+            .is_active()
+    }
+
+    /// The hosts with a state of their own, sorted by name, each with its
+    /// state and the change that made it. No I/O.
+    pub fn host_states(&self) -> Vec<(String, StateRecord)> {
+        self.inner
+            .store
+            .snapshot()
+            .hosts
+            .iter()
+            .map(|entry| (entry.host.to_string(), entry.view.record()))
+            .collect()
+    }
+
+    /// Gives `host` a state of its own (`Some`), or removes it (`None`) so
+    /// the host follows the global state again. Requests whose `Host` is
+    /// `host` (port and case ignored) follow it. The change is recorded as
+    /// made by `api`; see [`set_host_with_change`](Self::set_host_with_change).
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use maint_actix::{MaintenanceMode, MaintenanceSettings, MaintenanceState};
+    /// use maint_actix::settings::StateBackendKind;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let maint = MaintenanceMode::new(
+    ///     MaintenanceSettings::default().state_backend(StateBackendKind::Memory),
+    /// )?;
+    /// pollster::block_on(maint.set_host("Shop.Example.com", Some(MaintenanceState::On)))?;
+    /// let shop = TestRequest::default().insert_header(("host", "shop.example.com:443"));
+    /// let blog = TestRequest::default().insert_header(("host", "blog.example.com"));
+    /// assert!(maint.is_on_for(&shop.to_http_request()));
+    /// assert!(!maint.is_on_for(&blog.to_http_request()));
+    /// assert!(!maint.is_on());
+    ///
+    /// pollster::block_on(maint.set_host("shop.example.com", None))?;
+    /// assert!(maint.host_states().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_host(
+        &self,
+        host: &str,
+        state: Option<MaintenanceState>,
+    ) -> Result<(), StateError> {
+        self.set_host_with_change(host, state, Change::api()).await
+    }
+
+    /// [`set_host`](Self::set_host), recording who made the change and how.
+    pub async fn set_host_with_change(
+        &self,
+        host: &str,
+        state: Option<MaintenanceState>,
+        change: Change,
+    ) -> Result<(), StateError> {
+        self.refuse_when_fixed()?;
+        let host = crate::host::normalize(host)?;
+        if let Some(MaintenanceState::Scheduled(schedule)) = &state {
+            schedule.validate(Timestamp::now())?;
+        }
+        let known = self.inner.store.snapshot().for_host(&host).is_some();
+        if state.is_some() && !known && self.inner.store.snapshot().hosts.len() >= MAX_HOSTS {
+            return Err(StateError::TooManyHosts);
+        }
+        let record = state.map(|state| StateRecord::new(state).with_change(change));
+        Ok(self.inner.store.write_host(&host, record).await?)
     }
 
     /// Why the backend could not be read, while the fallback value (or, for a
@@ -185,7 +278,7 @@ impl MaintenanceMode {
 
     /// The change that made the current state (who, when, how), when known.
     pub fn last_change(&self) -> Option<Change> {
-        self.inner.store.snapshot().change.clone()
+        self.inner.store.snapshot().global.change.clone()
     }
 
     /// Every state this instance sees from now on, whichever process or
@@ -241,7 +334,7 @@ impl MaintenanceMode {
             // Marked seen before the snapshot is read: a change that lands
             // after this read is announced after it, so it wakes the wait.
             changes.borrow_and_update();
-            let state = self.inner.store.snapshot().state.clone();
+            let state = self.inner.store.snapshot().global.state.clone();
             let now = Timestamp::now();
             if !state.is_active_at(now) {
                 return;
@@ -323,9 +416,10 @@ impl MaintenanceMode {
     /// page or JSON the middleware would send.
     pub fn maintenance_response(&self, req: &HttpRequest) -> HttpResponse {
         let snapshot = self.inner.store.snapshot();
+        let view = snapshot.for_request(req);
         self.inner
             .responder
-            .respond(req, &snapshot.state, &snapshot.rendered)
+            .respond(req, &view.state, &view.rendered)
     }
 
     /// The middleware's question: the maintenance response `req` gets
@@ -334,7 +428,8 @@ impl MaintenanceMode {
     pub(crate) fn answer(&self, req: &HttpRequest, worker: &WorkerCaches) -> Option<HttpResponse> {
         let inner = &*self.inner;
         let snapshot = inner.store.snapshot();
-        let active = snapshot.state.is_active();
+        let view = snapshot.for_request(req);
+        let active = view.state.is_active();
         // While maintenance is off a `#[maintenance_on]` handler answers for
         // itself, so the marking only needs looking up when maintenance is on.
         let force = if active {
@@ -344,8 +439,8 @@ impl MaintenanceMode {
         };
         let in_effect = || {
             active.then(|| InEffect {
-                read_only: snapshot.state.is_read_only(),
-                bypass: snapshot.bypass.as_ref(),
+                read_only: view.state.is_read_only(),
+                bypass: view.bypass.as_ref(),
             })
         };
         let need = inner.exemptions.need_maintenance_response(
@@ -353,16 +448,12 @@ impl MaintenanceMode {
             in_effect,
             &mut ActixFacts::new(req, &inner.facts, &worker.cookies),
         );
-        need.then(|| {
-            inner
-                .responder
-                .respond(req, &snapshot.state, &snapshot.rendered)
-        })
+        need.then(|| inner.responder.respond(req, &view.state, &view.rendered))
     }
 
-    /// The bypass secret of the current state, keyed, when one is set.
-    pub(crate) fn bypass_key(&self) -> Option<BypassKey> {
-        self.inner.store.snapshot().bypass.clone()
+    /// The bypass secret of the state `req` follows, keyed, when one is set.
+    pub(crate) fn bypass_key_for(&self, req: &HttpRequest) -> Option<BypassKey> {
+        self.inner.store.snapshot().for_request(req).bypass.clone()
     }
 
     /// The template registry of the maintenance page, for pages of the routes.

@@ -76,6 +76,7 @@ mod facts;
 pub mod global;
 pub mod guard;
 mod handle;
+pub mod host;
 mod ip_ranges;
 pub mod marked;
 pub mod middleware;

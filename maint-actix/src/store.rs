@@ -6,47 +6,36 @@ use std::{
     time::Duration,
 };
 
+use actix_web::HttpRequest;
 use arc_swap::{ArcSwap, Guard};
 
 use crate::{
     backend::{BackendError, StateBackend},
     bypass::BypassKey,
     change::{Change, StateRecord},
+    host,
     response::RenderedBodies,
     state::MaintenanceState,
 };
 
-/// The state as the middleware sees it: what the backend last said (or the fallback).
+/// One state as requests see it: the global state, or one host's own.
 #[derive(Debug)]
-pub(crate) struct Snapshot {
+pub(crate) struct StateView {
     pub(crate) state: MaintenanceState,
     /// The change that made `state`, when known.
     pub(crate) change: Option<Change>,
-    /// Why the backend could not be read, when `state` is the fallback value
-    /// or a state kept from before.
-    pub(crate) problem: Option<String>,
-    /// The last state the backend said (or that was set): what a
-    /// [`BackendError::Missing`] keeps. `None` until one is known.
-    known: Option<MaintenanceState>,
     /// Bodies rendered for this state, reused until the state changes.
     pub(crate) rendered: RenderedBodies,
     /// The bypass secret keyed for the request path, when one is set.
     pub(crate) bypass: Option<BypassKey>,
 }
 
-impl Snapshot {
-    /// The record the backend said (or that was just set), with no problem.
-    fn known(record: StateRecord) -> Self {
-        Self::with(record.clone(), None, Some(record.state))
-    }
-
-    fn with(record: StateRecord, problem: Option<String>, known: Option<MaintenanceState>) -> Self {
+impl StateView {
+    fn new(record: StateRecord) -> Self {
         Self {
             bypass: record.state.bypass().map(BypassKey::new),
             state: record.state,
             change: record.change,
-            problem,
-            known,
             rendered: Default::default(),
         }
     }
@@ -58,6 +47,121 @@ impl Snapshot {
             change: self.change.clone(),
         }
     }
+
+    fn same_as(&self, other: &Self) -> bool {
+        self.state == other.state && self.change == other.change
+    }
+}
+
+/// A host with a state of its own.
+#[derive(Debug)]
+pub(crate) struct HostView {
+    /// Lower-case, without a port ([`host::normalize`]).
+    pub(crate) host: Box<str>,
+    pub(crate) view: StateView,
+}
+
+/// The hosts with a state of their own, sorted by name; shared between
+/// snapshots while they do not change.
+pub(crate) type HostViews = Arc<[HostView]>;
+
+/// The state as the middleware sees it: what the backend last said (or the fallback).
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    /// The global state: every request whose host has no state of its own.
+    pub(crate) global: StateView,
+    /// Why the backend could not be read, when `state` is the fallback value
+    /// or a state kept from before.
+    pub(crate) problem: Option<String>,
+    /// The last state the backend said (or that was set): what a
+    /// [`BackendError::Missing`] keeps. `None` until one is known.
+    known: Option<MaintenanceState>,
+    /// Hosts with a state of their own; empty for most sites.
+    pub(crate) hosts: HostViews,
+    /// Why the hosts' states could not be read (the last ones read are kept).
+    hosts_problem: Option<String>,
+}
+
+impl Snapshot {
+    /// The record the backend said (or that was just set), with no problem.
+    fn known(record: StateRecord, hosts: HostViews) -> Self {
+        let known = Some(record.state.clone());
+        Self::with(record, None, known, hosts)
+    }
+
+    fn with(
+        record: StateRecord,
+        problem: Option<String>,
+        known: Option<MaintenanceState>,
+        hosts: HostViews,
+    ) -> Self {
+        Self {
+            global: StateView::new(record),
+            problem,
+            known,
+            hosts,
+            hosts_problem: None,
+        }
+    }
+
+    /// The same global state with other hosts.
+    fn with_hosts(&self, hosts: HostViews, hosts_problem: Option<String>) -> Self {
+        Self {
+            global: StateView::new(self.global.record()),
+            problem: self.problem.clone(),
+            known: self.known.clone(),
+            hosts,
+            hosts_problem,
+        }
+    }
+
+    /// The state `req` follows: its host's own, else the global one. While no
+    /// host has a state of its own, `Host` is not looked at.
+    #[inline]
+    pub(crate) fn for_request(&self, req: &HttpRequest) -> &StateView {
+        if self.hosts.is_empty() {
+            return &self.global;
+        }
+        host::of_request(req)
+            .and_then(|name| self.for_host(name))
+            .unwrap_or(&self.global)
+    }
+
+    /// `name`'s own state (any case), when it has one.
+    pub(crate) fn for_host(&self, name: &str) -> Option<&StateView> {
+        self.hosts
+            .binary_search_by(|entry| {
+                entry
+                    .host
+                    .bytes()
+                    .cmp(name.bytes().map(|b| b.to_ascii_lowercase()))
+            })
+            .ok()
+            .map(|at| &self.hosts[at].view)
+    }
+}
+
+/// The hosts' views for what the backend read: normalized, sorted, at most
+/// [`host::MAX_HOSTS`], names that are not hosts left out.
+fn host_views(read: Vec<(String, StateRecord)>) -> HostViews {
+    let mut views: Vec<HostView> = read
+        .into_iter()
+        .filter_map(|(name, record)| {
+            let host = host::normalize(&name).ok()?;
+            Some(HostView {
+                host: host.into_boxed_str(),
+                view: StateView::new(record),
+            })
+        })
+        .take(host::MAX_HOSTS)
+        .collect();
+    views.sort_by(|a, b| a.host.cmp(&b.host));
+    views.dedup_by(|a, b| a.host == b.host);
+    views.into()
+}
+
+fn no_hosts() -> HostViews {
+    Arc::from(Vec::new())
 }
 
 /// The snapshot and the backend behind it. Reads never wait on the backend;
@@ -88,7 +192,7 @@ impl StateStore {
         let watches =
             fixed.is_none() && (backend.poll_interval().is_some() || backend.subscribe().is_some());
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        let events = tokio::sync::watch::Sender::new(initial.record());
+        let events = tokio::sync::watch::Sender::new(initial.global.record());
         let store = Arc::new(Self {
             backend,
             events,
@@ -124,7 +228,22 @@ impl StateStore {
             Ok(stored) if stored.state == record.state => stored,
             _ => record,
         };
-        self.replace(Snapshot::known(stored));
+        let hosts = Arc::clone(&self.snapshot.load().hosts);
+        self.replace(Snapshot::known(stored, hosts));
+        Ok(())
+    }
+
+    /// Stores `host`'s own record (`None`: removes it) in the backend and
+    /// makes the hosts the backend then holds part of the snapshot at once.
+    pub(crate) async fn write_host(
+        &self,
+        host: &str,
+        record: Option<StateRecord>,
+    ) -> Result<(), BackendError> {
+        let _io = self.io_lock.lock().await;
+        self.backend.set_host(host, record.as_ref()).await?;
+        let read = self.backend.get_hosts().await;
+        self.apply_hosts(read);
         Ok(())
     }
 
@@ -140,13 +259,55 @@ impl StateStore {
     fn replace(&self, next: Snapshot) {
         let current = Arc::new(next);
         let previous = self.snapshot.swap(Arc::clone(&current));
-        if previous.state == current.state && previous.change == current.change {
+        if !Arc::ptr_eq(&previous.hosts, &current.hosts) {
+            self.log_host_changes(&previous.hosts, &current.hosts);
+        }
+        if previous.global.same_as(&current.global) {
             return;
         }
-        let change = current.change.as_ref();
+        self.log_change(None, &previous.global.state, &current.global);
+        self.events.send_replace(current.global.record());
+    }
+
+    /// One line per host whose own state appeared, changed or went.
+    fn log_host_changes(&self, previous: &[HostView], current: &[HostView]) {
+        fn find<'a>(views: &'a [HostView], host: &str) -> Option<&'a StateView> {
+            views
+                .iter()
+                .find(|entry| &*entry.host == host)
+                .map(|entry| &entry.view)
+        }
+        for entry in current {
+            match find(previous, &entry.host) {
+                Some(before) if before.same_as(&entry.view) => {}
+                before => self.log_change(
+                    Some(&entry.host),
+                    &before.map_or_else(|| "global".to_owned(), |view| view.state.to_string()),
+                    &entry.view,
+                ),
+            }
+        }
+        for gone in previous
+            .iter()
+            .filter(|entry| find(current, &entry.host).is_none())
+        {
+            tracing::info!(
+                host = %gone.host,
+                old = %gone.view.state,
+                new = "global",
+                backend = %self.backend.describe(),
+                "maintenance state changed"
+            );
+        }
+    }
+
+    /// The audit line: old and new state, who, how and when.
+    fn log_change(&self, host: Option<&str>, old: &dyn std::fmt::Display, new: &StateView) {
+        let change = new.change.as_ref();
         tracing::info!(
-            old = %previous.state,
-            new = %current.state,
+            host,
+            old = %old,
+            new = %new.state,
             // Debug-quoted: a name cannot forge a log line.
             by = change.map(|change| tracing::field::debug(&change.by)),
             via = change.map(|change| change.via.as_str()),
@@ -154,7 +315,6 @@ impl StateStore {
             backend = %self.backend.describe(),
             "maintenance state changed"
         );
-        self.events.send_replace(current.record());
     }
 
     /// Reads the backend now.
@@ -165,6 +325,41 @@ impl StateStore {
         let _io = self.io_lock.lock().await;
         let read = self.backend.get_record().await;
         self.apply_read(read);
+        let hosts = self.backend.get_hosts().await;
+        self.apply_hosts(hosts);
+    }
+
+    /// Replaces the hosts' states when what the backend says changed. When
+    /// they cannot be read, the last ones read are kept, and that is logged
+    /// once.
+    pub(crate) fn apply_hosts(&self, read: Result<Vec<(String, StateRecord)>, BackendError>) {
+        let current = self.snapshot.load();
+        let (hosts, problem) = match read {
+            Ok(read) => (host_views(read), None),
+            Err(error) => (Arc::clone(&current.hosts), Some(error.to_string())),
+        };
+        let same = hosts.len() == current.hosts.len()
+            && hosts
+                .iter()
+                .zip(current.hosts.iter())
+                .all(|(a, b)| a.host == b.host && a.view.same_as(&b.view));
+        if same && problem == current.hosts_problem {
+            return;
+        }
+        match (&problem, &current.hosts_problem) {
+            (Some(problem), None) => tracing::warn!(
+                error = %problem,
+                "per-host maintenance states unreadable; keeping the last ones read"
+            ),
+            (None, Some(_)) => tracing::info!("per-host maintenance states readable again"),
+            _ => {}
+        }
+        let hosts = if same {
+            Arc::clone(&current.hosts)
+        } else {
+            hosts
+        };
+        self.replace(current.with_hosts(hosts, problem));
     }
 
     /// Replaces the snapshot when what the backend says changed, logging each
@@ -174,7 +369,11 @@ impl StateStore {
         let fallback = StateRecord::new(MaintenanceState::from_bool(self.fallback));
         let kept = |state: &MaintenanceState| StateRecord {
             state: state.clone(),
-            change: current.change.clone().filter(|_| *state == current.state),
+            change: current
+                .global
+                .change
+                .clone()
+                .filter(|_| *state == current.global.state),
         };
         let missing = matches!(read, Err(BackendError::Missing { .. }));
         let (record, problem, known) = match read {
@@ -183,8 +382,8 @@ impl StateStore {
                 // next to the state file) can be read between the two writes:
                 // the old state with the new state's change, which reads as
                 // none. The state did not change, so neither did its change.
-                if record.change.is_none() && record.state == current.state {
-                    record.change = current.change.clone();
+                if record.change.is_none() && record.state == current.global.state {
+                    record.change = current.global.change.clone();
                 }
                 let known = Some(record.state.clone());
                 (record, None, known)
@@ -200,15 +399,15 @@ impl StateStore {
                 if self.backend.keeps_last_state_on_error() =>
             {
                 (
-                    kept(&current.state),
+                    kept(&current.global.state),
                     Some(error.to_string()),
                     current.known.clone(),
                 )
             }
             Err(error) => (fallback, Some(error.to_string()), current.known.clone()),
         };
-        if current.state == record.state
-            && current.change == record.change
+        if current.global.state == record.state
+            && current.global.change == record.change
             && current.problem == problem
         {
             return;
@@ -229,20 +428,38 @@ impl StateStore {
             }
             (None, None) => {}
         }
-        self.replace(Snapshot::with(record, problem, known));
+        self.replace(Snapshot::with(
+            record,
+            problem,
+            known,
+            Arc::clone(&current.hosts),
+        ));
     }
 }
 
 /// The snapshot to start with: the fixed `mode`, or the backend's state now.
 fn initial_snapshot(fixed: Option<bool>, fallback: bool, backend: &dyn StateBackend) -> Snapshot {
     if let Some(mode) = fixed {
-        return Snapshot::known(StateRecord::new(MaintenanceState::from_bool(mode)));
+        let record = StateRecord::new(MaintenanceState::from_bool(mode));
+        return Snapshot::known(record, no_hosts());
     }
+    let mut snapshot = initial_global(fallback, backend);
+    match pollster::block_on(backend.get_hosts()) {
+        Ok(read) => snapshot.hosts = host_views(read),
+        Err(error) => {
+            tracing::warn!(%error, "per-host maintenance states unreadable; only the global state applies");
+            snapshot.hosts_problem = Some(error.to_string());
+        }
+    }
+    snapshot
+}
+
+fn initial_global(fallback: bool, backend: &dyn StateBackend) -> Snapshot {
     let fallback = MaintenanceState::from_bool(fallback);
     match pollster::block_on(backend.get_record()) {
         Ok(record) => {
             tracing::debug!(state = %record.state, backend = %backend.describe(), "maintenance state read");
-            Snapshot::known(record)
+            Snapshot::known(record, no_hosts())
         }
         Err(error) => {
             if matches!(error, BackendError::Missing { .. }) {
@@ -258,7 +475,8 @@ fn initial_snapshot(fixed: Option<bool>, fallback: bool, backend: &dyn StateBack
                     "maintenance state unreadable; using state_backend_fallback_value"
                 );
             }
-            Snapshot::with(StateRecord::new(fallback), Some(error.to_string()), None)
+            let record = StateRecord::new(fallback);
+            Snapshot::with(record, Some(error.to_string()), None, no_hosts())
         }
     }
 }
@@ -330,7 +548,7 @@ mod tests {
     }
 
     fn is_on(store: &StateStore) -> bool {
-        store.snapshot().state.is_active()
+        store.snapshot().global.state.is_active()
     }
 
     fn problem_of(store: &StateStore) -> Option<String> {

@@ -17,6 +17,7 @@
 //! changed since the last read is not read again.
 
 use std::{
+    collections::BTreeMap,
     fmt, fs,
     io::{self, Read, Write},
     path::{Path, PathBuf},
@@ -29,12 +30,16 @@ use async_trait::async_trait;
 use super::{BackendError, StateBackend};
 use crate::{
     change::{self, Change, StateRecord},
+    host,
     state::{MAX_STATE_TEXT_LEN, MaintenanceState, StateFormatError, preview},
 };
 
 /// What the file of a state's last change is called, after the state file's
 /// own name: `maintenance_mode_state.txt.change.json`.
 const CHANGE_FILE_SUFFIX: &str = ".change.json";
+
+/// Suffix of the file of the hosts' own states, next to the state file.
+const HOSTS_FILE_SUFFIX: &str = ".hosts.json";
 
 /// Polling often is cheap because a read is one tiny local file.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -305,6 +310,67 @@ impl LocalFileBackend {
         })
     }
 
+    /// The file of the hosts' own states.
+    fn hosts_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_owned();
+        name.push(HOSTS_FILE_SUFFIX);
+        self.path.with_file_name(name)
+    }
+
+    /// The hosts' own states; no file means no host has one.
+    fn read_hosts(&self) -> Result<BTreeMap<String, StateRecord>, BackendError> {
+        let path = self.hosts_path();
+        let read_error = |source: io::Error| BackendError::Read {
+            path: path.clone(),
+            source,
+        };
+        let file = match open_without_blocking(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(error) => return Err(read_error(error)),
+        };
+        let metadata = file.metadata().map_err(read_error)?;
+        if !metadata.is_file() {
+            return Err(read_error(not_a_regular_file(&metadata)));
+        }
+        let mut bytes = Vec::new();
+        file.take(host::MAX_HOSTS_TEXT_LEN as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        let corrupted = |source| BackendError::Corrupted {
+            location: path.display().to_string(),
+            source,
+        };
+        let text = String::from_utf8(bytes).map_err(|error| {
+            corrupted(StateFormatError::NotAState(preview(
+                &String::from_utf8_lossy(error.as_bytes()),
+            )))
+        })?;
+        host::hosts_from(&text).map_err(corrupted)
+    }
+
+    /// Rewrites the hosts' file with `host`'s own state set or removed; the
+    /// file goes when no host has one. Concurrent writers of different hosts
+    /// (two commands at the same moment) can lose one of the two changes, as
+    /// with any read-modify-write of one file; the state file is not touched.
+    fn write_host(&self, host: &str, record: Option<&StateRecord>) -> Result<(), BackendError> {
+        let path = self.hosts_path();
+        let mut hosts = self.read_hosts()?;
+        match record {
+            Some(record) => hosts.insert(host.to_owned(), record.clone()),
+            None => hosts.remove(host),
+        };
+        let written = if hosts.is_empty() {
+            match fs::remove_file(&path) {
+                Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+                _ => Ok(()),
+            }
+        } else {
+            self.replace_contents(&path, host::hosts_text(&hosts).as_bytes())
+        };
+        written.map_err(|source| BackendError::Write { path, source })
+    }
+
     /// Writes the change's file, then the state file: a reader that sees the
     /// new state finds its change.
     fn write_record(&self, record: &StateRecord) -> Result<(), BackendError> {
@@ -447,6 +513,14 @@ impl StateBackend for LocalFileBackend {
 
     async fn set_record(&self, record: &StateRecord) -> Result<(), BackendError> {
         self.write_record(record)
+    }
+
+    async fn get_hosts(&self) -> Result<Vec<(String, StateRecord)>, BackendError> {
+        Ok(self.read_hosts()?.into_iter().collect())
+    }
+
+    async fn set_host(&self, host: &str, record: Option<&StateRecord>) -> Result<(), BackendError> {
+        self.write_host(host, record)
     }
 
     fn poll_interval(&self) -> Option<Duration> {

@@ -1,6 +1,6 @@
 //! The `memory` backend: the state lives in this process only.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use async_trait::async_trait;
 use tokio::sync::watch;
@@ -32,6 +32,8 @@ pub struct MemoryBackend {
     /// A watch sender is a cheap shared cell whose writes work with or without
     /// receivers, so it needs no lock of our own.
     state: watch::Sender<StateRecord>,
+    /// Hosts with a state of their own.
+    hosts: watch::Sender<BTreeMap<String, StateRecord>>,
     /// Separate from `state` because the trait's subscription carries no value.
     changes: watch::Sender<()>,
 }
@@ -53,6 +55,7 @@ impl MemoryBackend {
     pub fn with_state(state: MaintenanceState) -> Self {
         Self {
             state: watch::Sender::new(StateRecord::new(state)),
+            hosts: watch::Sender::new(BTreeMap::new()),
             changes: watch::Sender::new(()),
         }
     }
@@ -80,6 +83,27 @@ impl StateBackend for MemoryBackend {
 
     async fn set_record(&self, record: &StateRecord) -> Result<(), BackendError> {
         self.state.send_replace(record.clone());
+        self.changes.send_replace(());
+        Ok(())
+    }
+
+    async fn get_hosts(&self) -> Result<Vec<(String, StateRecord)>, BackendError> {
+        let hosts = self.hosts.borrow();
+        Ok(hosts
+            .iter()
+            .map(|(host, record)| (host.clone(), record.clone()))
+            .collect())
+    }
+
+    async fn set_host(&self, host: &str, record: Option<&StateRecord>) -> Result<(), BackendError> {
+        self.hosts.send_modify(|hosts| match record {
+            Some(record) => {
+                hosts.insert(host.to_owned(), record.clone());
+            }
+            None => {
+                hosts.remove(host);
+            }
+        });
         self.changes.send_replace(());
         Ok(())
     }

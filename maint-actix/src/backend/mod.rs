@@ -92,6 +92,24 @@ pub trait StateBackend: Send + Sync + std::fmt::Debug + 'static {
         self.set(&record.state).await
     }
 
+    /// Reads every host's own state (per-host maintenance): host names as
+    /// stored (lower-case, without a port), each with its record. The default:
+    /// no host has a state of its own.
+    async fn get_hosts(&self) -> Result<Vec<(String, StateRecord)>, BackendError> {
+        Ok(Vec::new())
+    }
+
+    /// Stores `host`'s own state (`Some`), or removes it (`None`) so that the
+    /// host follows the global state again. The default refuses: the backend
+    /// keeps no per-host state.
+    async fn set_host(&self, host: &str, record: Option<&StateRecord>) -> Result<(), BackendError> {
+        let _ = (host, record);
+        Err(BackendError::Unavailable {
+            backend: self.describe(),
+            reason: "this backend keeps no per-host state".to_owned(),
+        })
+    }
+
     /// How often the refresher re-reads the store to see changes made elsewhere
     /// (`None`: never, all changes arrive through [`subscribe`](Self::subscribe)).
     fn poll_interval(&self) -> Option<Duration> {

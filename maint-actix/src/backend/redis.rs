@@ -17,7 +17,9 @@
 //!
 //! The change that made the state (who, when, how) is kept under
 //! `{prefix}:change`, written in the same transaction; the state key itself
-//! stays in Django's format.
+//! stays in Django's format. Hosts with a state of their own are the fields of
+//! the hash `{prefix}:hosts` (host → `{"state": …, "change": …}`), written
+//! with a publish on the same channel.
 //!
 //! A value is measured (`STRLEN`) before it is fetched: one over
 //! [`MAX_STATE_TEXT_LEN`] bytes is refused without being transferred. Errors
@@ -36,6 +38,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::{BackendError, StateBackend};
 use crate::{
     change::{self, StateRecord},
+    host,
     redact::{Secrets, redacted},
     state::{MAX_STATE_TEXT_LEN, MaintenanceState, StateFormatError, preview},
 };
@@ -79,7 +82,14 @@ enum Request {
     Get(ReadReply),
     /// The state's text and its change's.
     Set(String, Option<String>, oneshot::Sender<Result<(), String>>),
+    /// Every host's field of the hosts' hash.
+    GetHosts(HostsReply),
+    /// One host's record (`None`: remove the host's field).
+    SetHost(String, Option<String>, oneshot::Sender<Result<(), String>>),
 }
+
+/// The hosts' hash, field by field, or why not.
+type HostsReply = oneshot::Sender<Result<Vec<(Vec<u8>, Vec<u8>)>, String>>;
 
 /// What a read found under the key.
 enum Fetched {
@@ -116,6 +126,7 @@ impl RedisBackend {
         })?;
         let key = format!("{key_prefix}:state");
         let change_key = format!("{key_prefix}:change");
+        let hosts_key = format!("{key_prefix}:hosts");
         let channel = format!("{key_prefix}:changes");
         let (requests, received) = mpsc::unbounded_channel();
         let (changes, _) = watch::channel(());
@@ -123,6 +134,7 @@ impl RedisBackend {
             client,
             key: key.clone(),
             change_key,
+            hosts_key,
             channel,
             changes: changes.clone(),
         };
@@ -237,6 +249,24 @@ impl StateBackend for RedisBackend {
         self.ask(|reply| Request::Set(text, change, reply)).await
     }
 
+    async fn get_hosts(&self) -> Result<Vec<(String, StateRecord)>, BackendError> {
+        let fields = self.ask(Request::GetHosts).await?;
+        let mut hosts = Vec::with_capacity(fields.len());
+        for (host, text) in fields {
+            let host = String::from_utf8_lossy(&host).into_owned();
+            let text = String::from_utf8_lossy(&text);
+            let record = host::record_from(&text).map_err(|e| self.corrupted(e))?;
+            hosts.push((host, record));
+        }
+        Ok(hosts)
+    }
+
+    async fn set_host(&self, host: &str, record: Option<&StateRecord>) -> Result<(), BackendError> {
+        let host = host.to_owned();
+        let text = record.map(host::record_text);
+        self.ask(|reply| Request::SetHost(host, text, reply)).await
+    }
+
     fn poll_interval(&self) -> Option<Duration> {
         Some(self.resync_interval)
     }
@@ -259,6 +289,7 @@ struct Worker {
     client: redis::Client,
     key: String,
     change_key: String,
+    hosts_key: String,
     channel: String,
     changes: watch::Sender<()>,
 }
@@ -281,6 +312,13 @@ impl Worker {
                 }
                 Request::Set(text, change, reply) => {
                     let written = self.write(&mut connection, &text, change.as_deref());
+                    let _ = reply.send(written.await);
+                }
+                Request::GetHosts(reply) => {
+                    let _ = reply.send(self.read_hosts(&mut connection).await);
+                }
+                Request::SetHost(host, record, reply) => {
+                    let written = self.write_host(&mut connection, &host, record.as_deref());
                     let _ = reply.send(written.await);
                 }
             }
@@ -389,6 +427,82 @@ impl Worker {
             None => transaction.del(&self.change_key).ignore(),
         };
         transaction.publish(&self.channel, text).ignore();
+        let result = match self.connection(connection).await {
+            Ok(open) => within_timeout(transaction.query_async::<()>(open)).await,
+            Err(error) => Err(error),
+        };
+        forget_on_error(connection, result)
+    }
+
+    /// The hosts' hash: counted first, so a hash holding more than
+    /// [`MAX_HOSTS`](host::MAX_HOSTS) fields is refused unread; a field whose
+    /// record is too long is left out.
+    async fn read_hosts(
+        &self,
+        connection: &mut Option<MultiplexedConnection>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+        let result = match self.connection(connection).await {
+            Ok(open) => self.fetch_hosts(open).await,
+            Err(error) => Err(error),
+        };
+        forget_on_error(connection, result)
+    }
+
+    async fn fetch_hosts(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+        // TYPE first, as for the change: a key of another type is no hosts
+        // (HLEN of it would fail the read).
+        let kind: String = within_timeout(
+            redis::cmd("TYPE")
+                .arg(&self.hosts_key)
+                .query_async(connection),
+        )
+        .await?;
+        if kind != "hash" {
+            return Ok(Vec::new());
+        }
+        let count: u64 = within_timeout(
+            redis::cmd("HLEN")
+                .arg(&self.hosts_key)
+                .query_async(connection),
+        )
+        .await?;
+        if count > host::MAX_HOSTS as u64 {
+            return Err(format!(
+                "{} holds {count} hosts, over the limit of {}",
+                self.hosts_key,
+                host::MAX_HOSTS
+            ));
+        }
+        let fields: Vec<(Vec<u8>, Vec<u8>)> = within_timeout(
+            redis::cmd("HGETALL")
+                .arg(&self.hosts_key)
+                .query_async(connection),
+        )
+        .await?;
+        let limit = MAX_STATE_TEXT_LEN;
+        Ok(fields
+            .into_iter()
+            .filter(|(host, text)| host.len() <= limit && text.len() <= limit)
+            .collect())
+    }
+
+    /// Sets or removes one host's field and announces it in one transaction.
+    async fn write_host(
+        &self,
+        connection: &mut Option<MultiplexedConnection>,
+        host: &str,
+        record: Option<&str>,
+    ) -> Result<(), String> {
+        let mut transaction = redis::pipe();
+        transaction.atomic();
+        match record {
+            Some(record) => transaction.hset(&self.hosts_key, host, record).ignore(),
+            None => transaction.hdel(&self.hosts_key, host).ignore(),
+        };
+        transaction.publish(&self.channel, host).ignore();
         let result = match self.connection(connection).await {
             Ok(open) => within_timeout(transaction.query_async::<()>(open)).await,
             Err(error) => Err(error),

@@ -17,17 +17,18 @@ pub(super) async fn open_bypass(
     maint: MaintenanceMode,
     token: web::Path<String>,
 ) -> HttpResponse {
-    let state = maint.state();
+    let state = maint.state_for(&req);
+    let is_on = state.is_active();
     // On, or a window still to open (the operator may take the cookie
     // beforehand); once a window has closed its secret is spent.
-    let usable = maint.is_on() || (!state.is_active() && !has_ended(&state));
+    let usable = is_on || !has_ended(&state);
     let key = maint
-        .bypass_key()
+        .bypass_key_for(&req)
         .filter(|key| usable && key.matches_token(&token));
     let Some(key) = key else {
         // The contract's answer, read-only mode included: the maintenance
         // response while maintenance is on, else a 404.
-        return if maint.is_on() {
+        return if is_on {
             maint.maintenance_response(&req)
         } else {
             plain(StatusCode::NOT_FOUND, "not found")

@@ -297,17 +297,24 @@ fn checked_post(
     Ok(user)
 }
 
-/// Sets `state` as made by `user` through a route; the answer when that fails.
+/// Sets `state` (of `host`, when given: off removes the host's own state)
+/// as made by `user` through a route; the answer when that fails.
 async fn set_as(
     maint: &MaintenanceMode,
     user: &MaintenanceUser,
+    host: Option<&str>,
     state: MaintenanceState,
 ) -> Result<(), Refusal> {
     let name = user.name.as_deref().unwrap_or("<unnamed>");
-    match maint
-        .set_with_change(state, Change::new(name, Via::Route))
-        .await
-    {
+    let change = Change::new(name, Via::Route);
+    let set = match host {
+        Some(host) => {
+            let own = (state != MaintenanceState::Off).then_some(state);
+            maint.set_host_with_change(host, own, change).await
+        }
+        None => maint.set_with_change(state, change).await,
+    };
+    match set {
         Ok(()) => Ok(()),
         Err(error @ StateError::Backend(_)) => {
             tracing::error!(%error, user = ?name, "a route could not store the state");

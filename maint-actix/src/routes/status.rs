@@ -27,13 +27,17 @@ use crate::{
 /// The template's context: `state` (`"on"` / `"off"`, in effect now), `is_on`,
 /// `stored_on` (on, or a window stored, even one not yet open),
 /// `read_only`, `reason`, `start`, `end` (text or `null`), `bypass_set`
-/// (bool), `change` (`null` or `{at, by, via}`), `problem` (why the backend
+/// (bool), `change` (`null` or `{at, by, via}`), `hosts` (the hosts with a
+/// state of their own: `{host, state, read_only, reason, start, end,
+/// bypass_set, change}` each), `problem` (why the backend
 /// cannot be read, or `null`), `fixed` and `fixed_reason` (the `mode` setting
 /// fixes the state), `csrf_token`, `user`, and, once after a switch, `flash`:
 /// `{bypass_link, error}` (each text or `null`). Its forms `POST` to the page
 /// itself the fields `csrf_token`, `state` (`on` / `off`) and, to switch on,
 /// `reason`, `start` (ISO 8601, optional), `end` (ISO 8601) or `for` (a duration such as `30m`),
-/// `read_only` and `with_secret` (checkboxes).
+/// `read_only` and `with_secret` (checkboxes); with a `host` field the
+/// switch acts on that host's own state (`off` removes it, so the host follows
+/// the global state again).
 pub const STATUS_TEMPLATE_NAME: &str = "maintenance_mode/status.html";
 
 /// The crate's default status page (Handlebars), used when the app's registry
@@ -74,6 +78,9 @@ pub(super) struct SwitchForm {
     with_secret: Option<String>,
     #[serde(default)]
     keep_secret: Option<String>,
+    /// Switch this host's own state instead of the global one.
+    #[serde(default)]
+    host: Option<String>,
 }
 
 impl SwitchForm {
@@ -157,6 +164,47 @@ impl SwitchForm {
     }
 }
 
+/// `host`'s own state, when it has one.
+fn own_state(maint: &MaintenanceMode, host: &str) -> Option<MaintenanceState> {
+    let host = crate::host::normalize(host).ok()?;
+    maint
+        .host_states()
+        .into_iter()
+        .find(|(name, _)| *name == host)
+        .map(|(_, record)| record.state)
+}
+
+/// A change as the page shows it.
+fn change_json(change: &crate::change::Change) -> serde_json::Value {
+    json!({
+        "at": whole_second(change.at).to_string(),
+        "by": change.by,
+        "via": change.via.as_str(),
+    })
+}
+
+/// The hosts with a state of their own, as the page lists them.
+fn hosts_json(maint: &MaintenanceMode) -> Vec<serde_json::Value> {
+    let time = |at: Option<Timestamp>| at.map(|at| whole_second(at).to_string());
+    maint
+        .host_states()
+        .into_iter()
+        .map(|(host, record)| {
+            let state = &record.state;
+            json!({
+                "host": host,
+                "state": on_off(state.is_active()),
+                "read_only": state.is_read_only(),
+                "reason": state.reason(),
+                "start": time(state.schedule().and_then(|schedule| schedule.start)),
+                "end": time(state.end()),
+                "bypass_set": state.bypass().is_some(),
+                "change": record.change.as_ref().map(change_json),
+            })
+        })
+        .collect()
+}
+
 /// `at` to the nearest second, as the page shows it.
 fn whole_second(at: Timestamp) -> Timestamp {
     at.round(jiff::Unit::Second).unwrap_or(at)
@@ -189,11 +237,8 @@ pub(super) async fn show(
         "start": time(state.schedule().and_then(|schedule| schedule.start)),
         "end": time(state.end()),
         "bypass_set": state.bypass().is_some(),
-        "change": maint.last_change().map(|change| json!({
-            "at": time(Some(change.at)),
-            "by": change.by,
-            "via": change.via.as_str(),
-        })),
+        "change": maint.last_change().map(|change| change_json(&change)),
+        "hosts": hosts_json(&maint),
         "problem": maint.backend_problem(),
         "fixed": form.fixed.is_some(),
         "fixed_reason": form.fixed,
@@ -218,8 +263,13 @@ pub(super) async fn switch(
         Ok(user) => user,
         Err(refusal) => return refusal.answer(),
     };
+    let host = SwitchForm::text(&form.host);
+    let current = match host {
+        Some(host) => own_state(&maint, host).unwrap_or(MaintenanceState::Off),
+        None => maint.state(),
+    };
     let requested = form.wants_on().and_then(|on| match on {
-        true => form.requested_on(&maint.state(), Timestamp::now()),
+        true => form.requested_on(&current, Timestamp::now()),
         false => Ok((MaintenanceState::Off, None)),
     });
     let here = req.path().to_owned();
@@ -229,7 +279,7 @@ pub(super) async fn switch(
             ..Flash::default()
         },
         Ok((state, token)) => {
-            if let Err(refusal) = set_as(&maint, &user, state).await {
+            if let Err(refusal) = set_as(&maint, &user, host, state).await {
                 return refusal.answer();
             }
             let prefix = here.trim_end_matches('/');
@@ -250,9 +300,9 @@ pub(super) async fn switch(
 /// `GET {prefix}/status`: what anyone may know, for status pages and
 /// single-page apps that show a banner before users meet a 503: in effect
 /// now, read-only, the end and the reason. Never who changed it, never a secret.
-pub(super) async fn public_json(maint: MaintenanceMode) -> HttpResponse {
-    let state = maint.state();
-    let on = maint.is_on();
+pub(super) async fn public_json(req: HttpRequest, maint: MaintenanceMode) -> HttpResponse {
+    let state = maint.state_for(&req);
+    let on = state.is_active();
     let body = json!({
         "maintenance": on,
         "read_only": on && state.is_read_only(),

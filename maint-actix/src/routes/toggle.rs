@@ -137,7 +137,7 @@ async fn toggle(
         Err(refusal) => return refusal.answer(),
     };
     let state = MaintenanceState::from_bool(action.is_on());
-    if let Err(refusal) = set_as(maint, &user, state).await {
+    if let Err(refusal) = set_as(maint, &user, None, state).await {
         return refusal.answer();
     }
     let location = form

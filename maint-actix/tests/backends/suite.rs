@@ -81,6 +81,9 @@ struct Store {
     /// Reads the raw text of the change kept with the state (`None` inside:
     /// none stored).
     read_raw_change: Option<RawReader>,
+    /// Writes `text` as the stored record of the host `shop.example.com`,
+    /// bypassing the backend (`None`: no such thing).
+    write_raw_host: Option<RawWriter>,
     /// What errors about the store name (the path, the key).
     location: String,
     /// What the store reads as before anything is stored.
@@ -125,6 +128,7 @@ fn open_memory(_check: &str) -> Option<Store> {
         read_raw: None,
         write_raw_change: None,
         read_raw_change: None,
+        write_raw_host: None,
         location: String::new(),
         empty: Empty::Off,
         _keep: Box::new(()),
@@ -135,6 +139,7 @@ fn open_local_file(_check: &str) -> Option<Store> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("maintenance_mode_state.txt");
     let change = dir.path().join("maintenance_mode_state.txt.change.json");
+    let hosts = dir.path().join("maintenance_mode_state.txt.hosts.json");
     let (opened, written, read) = (path.clone(), path.clone(), path.clone());
     let (change_written, change_read) = (change.clone(), change);
     Some(Store {
@@ -148,6 +153,14 @@ fn open_local_file(_check: &str) -> Option<Store> {
             fs::write(&change_written, bytes).expect("write the change file")
         })),
         read_raw_change: Some(Box::new(move || fs::read_to_string(&change_read).ok())),
+        write_raw_host: Some(Box::new(move |text| {
+            let record: serde_json::Value = serde_json::from_str(text).expect("a JSON record");
+            let file = serde_json::json!({ "shop.example.com": record });
+            // Renamed into place, as maint writes it: a reader never sees it half-written.
+            let temp = hosts.with_extension("tmp");
+            fs::write(&temp, file.to_string()).expect("write the hosts file");
+            fs::rename(&temp, &hosts).expect("rename the hosts file")
+        })),
         location: path.display().to_string(),
         empty: Empty::Off,
         _keep: Box::new(dir),
@@ -163,6 +176,7 @@ fn open_redis(check: &str) -> Option<Store> {
     let change_key = format!("{}:change", shared.prefix);
     let (change_writer, change_reader) = (shared.raw.clone(), shared.raw.clone());
     let (change_written, change_read) = (change_key.clone(), change_key);
+    let (hosts_writer, hosts_key) = (shared.raw.clone(), format!("{}:hosts", shared.prefix));
     Some(Store {
         name: "redis",
         open: Box::new(move || Arc::new(RedisBackend::new(&url, &prefix).expect("valid URL"))),
@@ -175,6 +189,16 @@ fn open_redis(check: &str) -> Option<Store> {
                 .unwrap_or_else(|e| panic!("SET {change_written}: {e}"));
         })),
         read_raw_change: Some(Box::new(move || change_reader.get(&change_read))),
+        write_raw_host: Some(Box::new(move |text| {
+            let _: () = hosts_writer
+                .query(
+                    ::redis::cmd("HSET")
+                        .arg(&hosts_key)
+                        .arg("shop.example.com")
+                        .arg(text),
+                )
+                .unwrap_or_else(|e| panic!("HSET {hosts_key}: {e}"));
+        })),
         location: key,
         empty: Empty::Unknown,
         _keep: Box::new(shared),
@@ -222,7 +246,17 @@ suite!(
     wait_until_off_returns_at_once_when_off,
     wait_until_off_returns_when_another_handle_switches_off,
     wait_until_off_returns_when_the_window_ends_without_a_change,
+    hosts_round_trip_and_removal_leaves_the_global_state,
+    a_hosts_state_reaches_another_handle_and_its_requests_follow_it,
+    a_corrupted_host_record_keeps_the_hosts_last_read,
 );
+
+/// A request for `host` (as a `Host` header).
+fn request_for(host: &str) -> actix_web::HttpRequest {
+    actix_web::test::TestRequest::default()
+        .insert_header(("host", host))
+        .to_http_request()
+}
 
 /// A second, whole-second timestamp `seconds` from now (text round trips are exact).
 fn in_seconds(seconds: i64) -> Timestamp {
@@ -1249,6 +1283,191 @@ mod checks {
             "the stored state is still the window"
         );
         assert_eq!(store.backend().get().await.unwrap(), window);
+    }
+
+    /// Issue 13: hosts with a state of their own, stored next to the global
+    /// state without touching it.
+    pub async fn hosts_round_trip_and_removal_leaves_the_global_state(store: &Store) {
+        let backend = store.backend();
+        backend.set(&MaintenanceState::Off).await.unwrap();
+        assert_eq!(backend.get_hosts().await.unwrap(), vec![], "{}", store.name);
+        let change = Change::new(unique("host-operator"), Via::Command);
+        let shop = record(MaintenanceState::On, &change);
+        let secret = BypassSecret::new(TOKEN).unwrap();
+        let blog = StateRecord::new(rich_state(&secret));
+        backend
+            .set_host("shop.example.com", Some(&shop))
+            .await
+            .unwrap();
+        backend
+            .set_host("blog.example.com", Some(&blog))
+            .await
+            .unwrap();
+        let mut hosts = store.backend().get_hosts().await.unwrap();
+        hosts.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            hosts,
+            vec![
+                ("blog.example.com".to_owned(), blog.clone()),
+                ("shop.example.com".to_owned(), shop.clone()),
+            ],
+            "{}: a new backend instance reads both hosts back exactly",
+            store.name
+        );
+        assert_eq!(
+            store.backend().get().await.unwrap(),
+            MaintenanceState::Off,
+            "{}: the global state is untouched",
+            store.name
+        );
+        if let Some(read) = &store.read_raw {
+            assert_eq!(
+                read().as_deref().map(str::trim),
+                Some("0"),
+                "{}",
+                store.name
+            );
+        }
+        backend.set_host("shop.example.com", None).await.unwrap();
+        backend.set_host("nobody.example.com", None).await.unwrap();
+        assert_eq!(
+            store.backend().get_hosts().await.unwrap(),
+            vec![("blog.example.com".to_owned(), blog)],
+            "{}: removing a host leaves the others",
+            store.name
+        );
+        backend.set_host("blog.example.com", None).await.unwrap();
+        assert_eq!(
+            store.backend().get_hosts().await.unwrap(),
+            vec![],
+            "{}",
+            store.name
+        );
+    }
+
+    /// Issue 13: a host's own state set through one handle reaches another;
+    /// requests for that host (any case, any port) follow it, others the
+    /// global state; removing it makes the host follow the global state.
+    pub async fn a_hosts_state_reaches_another_handle_and_its_requests_follow_it(store: &Store) {
+        let log = logs::capture();
+        store.backend().set(&MaintenanceState::On).await.unwrap();
+        let writer = store.handle(false);
+        let reader = store.handle(false);
+        await_state(&reader, &MaintenanceState::On, store.name);
+        let (shop, blog) = (
+            request_for("SHOP.Example.com:8443"),
+            request_for("blog.example.com"),
+        );
+        assert!(
+            reader.is_on_for(&shop) && reader.is_on_for(&blog),
+            "{}",
+            store.name
+        );
+
+        // The global state is on; the shop has its own: off.
+        let by = unique("host-switcher");
+        writer
+            .set_host_with_change(
+                "Shop.Example.COM",
+                Some(MaintenanceState::Off),
+                Change::new(&by, Via::Api),
+            )
+            .await
+            .unwrap();
+        assert!(
+            !writer.is_on_for(&shop),
+            "{}: the writer at once",
+            store.name
+        );
+        let took = poll_until(POLL_LIMIT, || !reader.is_on_for(&shop)).unwrap_or_else(|| {
+            panic!(
+                "{}: the other handle still has {:?}",
+                store.name,
+                reader.host_states()
+            )
+        });
+        assert!(took < PROPAGATION_LIMIT, "{}: took {took:?}", store.name);
+        assert!(
+            reader.is_on_for(&blog),
+            "{}: other hosts follow the global state",
+            store.name
+        );
+        assert!(
+            reader.is_on(),
+            "{}: the global state is unchanged",
+            store.name
+        );
+        let states = reader.host_states();
+        assert_eq!(states.len(), 1, "{}: {states:?}", store.name);
+        assert_eq!(states[0].0, "shop.example.com");
+        assert_eq!(
+            states[0].1.change.as_ref().map(|c| c.by.as_str()),
+            Some(by.as_str())
+        );
+
+        writer.set_host("shop.example.com", None).await.unwrap();
+        poll_until(POLL_LIMIT, || reader.is_on_for(&shop)).unwrap_or_else(|| {
+            panic!(
+                "{}: the shop does not follow the global state again",
+                store.name
+            )
+        });
+        assert!(reader.host_states().is_empty(), "{}", store.name);
+
+        let lines = log.lines_with(&format!("by={by:?}"));
+        assert_eq!(
+            lines.len(),
+            2,
+            "{}: one line per instance: {lines:#?}",
+            store.name
+        );
+        for line in &lines {
+            for part in [
+                "maintenance state changed",
+                "host=\"shop.example.com\"",
+                "old=global",
+                "new=off",
+            ] {
+                assert!(line.contains(part), "{}: {part:?} in {line}", store.name);
+            }
+        }
+    }
+
+    /// Issue 13: a host record that is not a state keeps the hosts last read
+    /// (reported once); a good record read later replaces them.
+    pub async fn a_corrupted_host_record_keeps_the_hosts_last_read(store: &Store) {
+        let Some(write_raw_host) = &store.write_raw_host else {
+            println!("not applicable to the {} backend (no raw text)", store.name);
+            return;
+        };
+        store.backend().set(&MaintenanceState::Off).await.unwrap();
+        let handle = store.handle(false);
+        handle
+            .set_host("shop.example.com", Some(MaintenanceState::On))
+            .await
+            .unwrap();
+        let shop = request_for("shop.example.com");
+        assert!(handle.is_on_for(&shop));
+        write_raw_host(r#"{"state": "maybe"}"#);
+        handle.reload().await;
+        assert!(
+            handle.is_on_for(&shop),
+            "{}: the hosts last read are kept",
+            store.name
+        );
+        assert!(
+            store.backend().get_hosts().await.is_err(),
+            "{}: the backend says the record is corrupted",
+            store.name
+        );
+        write_raw_host(r#"{"state": "0"}"#);
+        handle.reload().await;
+        assert!(
+            !handle.is_on_for(&shop),
+            "{}: a good record is read again",
+            store.name
+        );
+        handle.set_host("shop.example.com", None).await.unwrap();
     }
 }
 
