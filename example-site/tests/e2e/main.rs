@@ -15,6 +15,7 @@ mod command;
 mod hardening;
 mod maintenance_day;
 mod operator;
+mod per_host;
 mod redis_backend;
 mod response;
 mod routes;
