@@ -411,11 +411,18 @@ pub enum Case {
     OnExemptIp100,
     /// The same with 10,000 networks, the client in the last one.
     OnExemptIp10000,
+    /// `GET /hello`, maintenance off, while another host (`shop.example.com`)
+    /// has a state of its own (on): what looking at `Host` costs a request
+    /// that follows the global state.
+    OffOtherHost,
+    /// `GET /hello` for a host (`127.0.0.1`) whose own state is on while the
+    /// global state is off: the maintenance page.
+    OnOwnHost,
 }
 
 impl Case {
     /// Every case, in report order.
-    pub const ALL: [Case; 20] = [
+    pub const ALL: [Case; 22] = [
         Case::None,
         Case::Off,
         Case::OffUnmarkedApp,
@@ -436,6 +443,8 @@ impl Case {
         Case::OnExemptIp1,
         Case::OnExemptIp100,
         Case::OnExemptIp10000,
+        Case::OffOtherHost,
+        Case::OnOwnHost,
     ];
 
     /// The case's name on command lines and in reports.
@@ -461,6 +470,8 @@ impl Case {
             Case::OnExemptIp1 => "on-exempt-ip-1",
             Case::OnExemptIp100 => "on-exempt-ip-100",
             Case::OnExemptIp10000 => "on-exempt-ip-10000",
+            Case::OffOtherHost => "off-other-host",
+            Case::OnOwnHost => "on-own-host",
         }
     }
 
@@ -514,6 +525,12 @@ impl Case {
             Case::OnExemptIp10000 => {
                 "maintenance on, GET /hello from a client in the last of 10,000 ignore_ip_networks"
             }
+            Case::OffOtherHost => {
+                "maintenance off, GET /hello while another host has its own state (on)"
+            }
+            Case::OnOwnHost => {
+                "global state off, GET /hello for a host whose own state is on: the maintenance page"
+            }
         }
     }
 
@@ -535,6 +552,8 @@ impl Case {
             }
             Case::OnExemptIp1 => &[Case::Off],
             Case::OnExemptIp100 | Case::OnExemptIp10000 => &[Case::Off, Case::OnExemptIp1],
+            Case::OffOtherHost => &[Case::Off],
+            Case::OnOwnHost => &[Case::On],
             _ => &[],
         }
     }
@@ -655,10 +674,19 @@ impl Case {
         }
     }
 
+    /// The host with a state of its own in the case, and that state.
+    fn host_state(self) -> Option<(&'static str, MaintenanceState)> {
+        match self {
+            Case::OffOtherHost => Some(("shop.example.com", MaintenanceState::On)),
+            Case::OnOwnHost => Some(("127.0.0.1", MaintenanceState::On)),
+            _ => None,
+        }
+    }
+
     /// The status the case must answer with.
     pub fn expected_status(self) -> u16 {
         match self {
-            Case::On | Case::OffLegacy => 503,
+            Case::On | Case::OffLegacy | Case::OnOwnHost => 503,
             _ => 200,
         }
     }
@@ -712,6 +740,11 @@ impl Prepared {
             maint
                 .set_blocking(state)
                 .expect("the memory backend stores the state");
+        }
+        if let Some((host, state)) = case.host_state() {
+            system
+                .block_on(maint.set_host(host, Some(state)))
+                .expect("the memory backend stores a host's state");
         }
         let routes = case.routes();
         let service: Box<dyn CallStatus> = match case {

@@ -543,8 +543,28 @@ mod tests {
     use super::*;
     use crate::{backend::MemoryBackend, runtime::test_log::logged, state::StateFormatError};
 
+    /// A store with no refresher: what a check applies stays until the next
+    /// one (a refresher's first read, landing in the middle of a check, would
+    /// replace it).
     fn memory_store(fallback: bool) -> Arc<StateStore> {
-        StateStore::start(Arc::new(MemoryBackend::new()), None, fallback)
+        StateStore::start(Arc::new(Unwatched::default()), None, fallback)
+    }
+
+    /// A memory store that is neither polled nor pushes.
+    #[derive(Debug, Default)]
+    struct Unwatched(MemoryBackend);
+
+    #[async_trait::async_trait]
+    impl StateBackend for Unwatched {
+        async fn get(&self) -> Result<MaintenanceState, BackendError> {
+            self.0.get().await
+        }
+        async fn set(&self, state: &MaintenanceState) -> Result<(), BackendError> {
+            self.0.set(state).await
+        }
+        fn poll_interval(&self) -> Option<Duration> {
+            None
+        }
     }
 
     fn is_on(store: &StateStore) -> bool {
@@ -680,7 +700,7 @@ mod tests {
 
     #[test]
     fn the_refresher_ends_with_the_store() {
-        let maint = memory_store(false);
+        let maint = StateStore::start(Arc::new(MemoryBackend::new()), None, false);
         let weak = Arc::downgrade(&maint);
         drop(maint);
         // A refresh under way holds the store for a moment, never longer.
