@@ -473,6 +473,11 @@ mod tests {
         assert!(!shown.contains("secret"), "{shown}");
         assert!(shown.contains("127.0.0.1:99999"), "{shown}");
         assert!(shown.contains("session_user_key"), "{shown}");
+        let settings = MaintenanceSettings::default()
+            .database_url("postgres://maint:secret@127.0.0.1:5432/shop");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("127.0.0.1:5432/shop"), "{shown}");
     }
 
     #[test]
@@ -485,6 +490,7 @@ mod tests {
             PathBuf::from("maintenance_mode_state.txt")
         );
         assert_eq!(s.redis_url, "redis://127.0.0.1:6379");
+        assert_eq!(s.database_url, None);
         assert!(!s.state_backend_fallback_value);
         assert_eq!(s.admin_url, "/admin/");
         assert_eq!(s.response_type, ResponseType::Html);
@@ -507,6 +513,7 @@ mod tests {
             redis_key_prefix = "maint:shop"
             redis_resync_seconds = 2.5
             redis_keep_last_state = false
+            database_url = "postgres://maint@127.0.0.1/shop"
             state_backend_fallback_value = true
             ignore_admin_site = true
             admin_url = "/staff/"
@@ -539,6 +546,7 @@ mod tests {
             .redis_key_prefix("maint:shop")
             .redis_resync_seconds(2.5)
             .redis_keep_last_state(false)
+            .database_url("postgres://maint@127.0.0.1/shop")
             .state_backend_fallback_value(true)
             .ignore_admin_site(true)
             .admin_url("/staff/")

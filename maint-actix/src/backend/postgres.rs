@@ -31,7 +31,7 @@
 //!
 //! A value is measured (`octet_length`) in the query that reads it: one over
 //! [`MAX_STATE_TEXT_LEN`] bytes is refused without being transferred, and at
-//! most [`MAX_HOSTS`] hosts are read. Errors quote at most a short prefix of
+//! most 1,000 (`MAX_HOSTS`) hosts are read. Errors quote at most a short prefix of
 //! a bad value, and never the URL's password.
 //!
 //! Faults follow the Redis backend's rules: a server unreachable at start
@@ -60,9 +60,9 @@ use crate::{
 };
 
 /// The table holding the state, and the channel its changes are announced on.
-pub const TABLE: &str = "maint_state";
+const TABLE: &str = "maint_state";
 /// The most hosts with a state of their own that are read (and can be set).
-pub const MAX_HOSTS: usize = 1000;
+const MAX_HOSTS: usize = 1000;
 /// The longest host name stored, in bytes (a DNS name is at most 253).
 const MAX_HOST_LEN: usize = 255;
 
@@ -85,7 +85,7 @@ const READ_ONE: &str = "SELECT octet_length(state), \
     CASE WHEN octet_length(change) <= $1 THEN change END \
     FROM maint_state WHERE host = $2";
 
-/// Every host's row, one more than [`MAX_HOSTS`] to tell that there are too many.
+/// Every host's row, one more than 1,000 (`MAX_HOSTS`) to tell that there are too many.
 const READ_HOSTS: &str = "SELECT host, octet_length(state), \
     CASE WHEN octet_length(state) <= $1 THEN state END, \
     CASE WHEN octet_length(change) <= $1 THEN change END \
@@ -300,7 +300,7 @@ impl StateBackend for PostgresBackend {
             .await
     }
 
-    /// At most [`MAX_HOSTS`]: more is an error rather than some hosts
+    /// At most 1,000 (`MAX_HOSTS`): more is an error rather than some hosts
     /// silently following the global state. A host row that is not a state
     /// is an error naming the host.
     async fn get_hosts(&self) -> Result<Vec<(String, StateRecord)>, BackendError> {
@@ -319,7 +319,7 @@ impl StateBackend for PostgresBackend {
     }
 
     /// Refuses the empty host (that row is the global state), a name over
-    /// 255 bytes, and a new host beyond [`MAX_HOSTS`].
+    /// 255 bytes, and a new host beyond 1,000 (`MAX_HOSTS`).
     async fn set_host(&self, host: &str, record: Option<&StateRecord>) -> Result<(), BackendError> {
         if host.is_empty() || host.len() > MAX_HOST_LEN {
             return Err(self.unavailable(format!(
@@ -570,7 +570,7 @@ async fn read_hosts(client: &mut Client) -> Result<Vec<(String, Stored)>, tokio_
 
 /// Stores (or deletes) the row and announces it in one transaction: the
 /// notification is delivered when the row is committed, never before. A
-/// new host beyond [`MAX_HOSTS`] is refused (the inner error), the
+/// new host beyond 1,000 (`MAX_HOSTS`) is refused (the inner error), the
 /// transaction rolled back.
 async fn write(
     client: &mut Client,
