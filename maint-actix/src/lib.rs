@@ -13,7 +13,7 @@
 //!   `.middleware()`; handlers take it as an argument.
 //! - [`backend`]: where the state lives ([`backend::LocalFileBackend`] reads and
 //!   writes Django's state file, [`backend::MemoryBackend`], `RedisBackend`
-//!   (feature `redis`), or your own [`backend::StateBackend`]).
+//!   (feature `redis`), PostgreSQL (feature `postgres`), or your own [`backend::StateBackend`]).
 //! - [`MaintenanceUser`] and [`user`]: the session user that `ignore_staff` and
 //!   friends look at.
 //! - [`global`]: process-wide [`global::get_maintenance_mode`] /

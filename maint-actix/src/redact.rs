@@ -1,9 +1,10 @@
 //! Credentials out of messages: a URL is shown without its password, found
 //! textually so that a URL that does not parse is covered too.
 //!
-//! Used by the `redis` backend for `redis_url`; any message that names a URL
+//! Used by the `redis` backend for `redis_url` and the `postgres` backend
+//! for `database_url`; any message that names a URL
 //! with credentials (a settings `Debug`, say) can use [`redacted`].
-#![cfg_attr(not(feature = "redis"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
 
 /// The query parameters of a Redis URL that hold a password.
 const PASSWORD_PARAMS: [&str; 2] = ["pass", "password"];
@@ -88,6 +89,14 @@ impl Secrets {
         // has those letters, and hide little.
         secrets.retain(|secret| secret.len() >= 3);
         Self(secrets)
+    }
+
+    /// Hides `secret` too (a password given apart from the URL's userinfo).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn add(&mut self, secret: String) {
+        if secret.len() >= 3 && !self.0.contains(&secret) {
+            self.0.push(secret);
+        }
     }
 
     /// `text` with every secret replaced by `***`.

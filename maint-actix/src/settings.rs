@@ -23,6 +23,9 @@ pub enum StateBackendKind {
     Memory,
     /// A Redis server at `redis_url`, shared by every instance.
     Redis,
+    /// A PostgreSQL database at `database_url`, shared by every instance
+    /// (the `maint_state` table, `LISTEN`/`NOTIFY`).
+    Postgres,
 }
 
 /// How the maintenance response is encoded (`response_type`).
@@ -89,6 +92,9 @@ pub struct MaintenanceSettings {
     /// When the `redis` server is lost: keep the last state read (`true`) or use
     /// `state_backend_fallback_value` (`false`).
     pub redis_keep_last_state: bool,
+    /// Database of the `postgres` backend (`postgres://user:pass@host/db`);
+    /// required by that backend, absent by default.
+    pub database_url: Option<String>,
     /// `MAINTENANCE_MODE_STATE_BACKEND_FALLBACK_VALUE`: the state assumed when the
     /// backend cannot be read.
     pub state_backend_fallback_value: bool,
@@ -160,6 +166,10 @@ impl fmt::Debug for MaintenanceSettings {
             .field("redis_resync_seconds", &self.redis_resync_seconds)
             .field("redis_keep_last_state", &self.redis_keep_last_state)
             .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::redact::redacted),
+            )
+            .field(
                 "state_backend_fallback_value",
                 &self.state_backend_fallback_value,
             )
@@ -207,6 +217,7 @@ impl Default for MaintenanceSettings {
             redis_key_prefix: "maint:default".to_owned(),
             redis_resync_seconds: 5.0,
             redis_keep_last_state: true,
+            database_url: None,
             state_backend_fallback_value: false,
             ignore_admin_site: false,
             admin_url: "/admin/".to_owned(),
@@ -345,6 +356,8 @@ optional_setters! {
     logout_superuser: bool,
     /// Sets `redirect_url`.
     redirect_url: String,
+    /// Sets `database_url`.
+    database_url: String,
 }
 
 /// Setters for the list settings.
@@ -460,6 +473,11 @@ mod tests {
         assert!(!shown.contains("secret"), "{shown}");
         assert!(shown.contains("127.0.0.1:99999"), "{shown}");
         assert!(shown.contains("session_user_key"), "{shown}");
+        let settings = MaintenanceSettings::default()
+            .database_url("postgres://maint:secret@127.0.0.1:5432/shop");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("127.0.0.1:5432/shop"), "{shown}");
     }
 
     #[test]
@@ -472,6 +490,7 @@ mod tests {
             PathBuf::from("maintenance_mode_state.txt")
         );
         assert_eq!(s.redis_url, "redis://127.0.0.1:6379");
+        assert_eq!(s.database_url, None);
         assert!(!s.state_backend_fallback_value);
         assert_eq!(s.admin_url, "/admin/");
         assert_eq!(s.response_type, ResponseType::Html);
@@ -494,6 +513,7 @@ mod tests {
             redis_key_prefix = "maint:shop"
             redis_resync_seconds = 2.5
             redis_keep_last_state = false
+            database_url = "postgres://maint@127.0.0.1/shop"
             state_backend_fallback_value = true
             ignore_admin_site = true
             admin_url = "/staff/"
@@ -526,6 +546,7 @@ mod tests {
             .redis_key_prefix("maint:shop")
             .redis_resync_seconds(2.5)
             .redis_keep_last_state(false)
+            .database_url("postgres://maint@127.0.0.1/shop")
             .state_backend_fallback_value(true)
             .ignore_admin_site(true)
             .admin_url("/staff/")

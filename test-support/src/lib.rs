@@ -7,6 +7,9 @@
 //!   and running a call with a time bound.
 //! - [`redis`]: the Redis server `MAINT_REDIS_URL` names, `redis-server`s of
 //!   a test's own, and a raw client.
+//! - [`postgres`]: a database of the test's own on the server
+//!   `MAINT_DATABASE_URL` names, PostgreSQL clusters of a test's own, and a
+//!   raw client.
 //! - [`site`]: the driver of the real `example-site` binary: a site directory
 //!   with its config, running servers, an HTTP client with a cookie jar.
 //! - [`login`]: the users the tests log in as, the session cookie, the
@@ -17,12 +20,13 @@
 //! Every wait is bounded: a test that waits for something that never comes
 //! fails with what it saw, it does not hang.
 //!
-//! Tests that need a service (Redis, a browser) skip with a loud line outside
+//! Tests that need a service (Redis, PostgreSQL, a browser) skip with a loud line outside
 //! CI, and fail in CI ([`in_ci`]), so CI never skips them silently.
 
 pub mod app;
 pub mod login;
 pub mod poll;
+pub mod postgres;
 pub mod process;
 pub mod redis;
 pub mod site;

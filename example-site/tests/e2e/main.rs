@@ -8,14 +8,17 @@
 //! regressions, a maintenance day (bypass link, read-only mode, reason,
 //! `--for`, health checks, `Refresh`), the operator's view (the status page,
 //! the public status JSON, `status --json`, the record and log of every
-//! change, the background ticker), and the `redis` backend (on the server
-//! `MAINT_REDIS_URL` names, or a `redis-server` of the test's own).
+//! change, the background ticker), the `redis` backend (on the server
+//! `MAINT_REDIS_URL` names, or a `redis-server` of the test's own) and the
+//! `postgres` backend (a database of the test's own on the server
+//! `MAINT_DATABASE_URL` names).
 
 mod command;
 mod hardening;
 mod maintenance_day;
 mod operator;
 mod per_host;
+mod postgres_backend;
 mod redis_backend;
 mod response;
 mod routes;

@@ -18,11 +18,15 @@ use crate::{
 
 mod local_file;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 
 pub use local_file::LocalFileBackend;
 pub use memory::MemoryBackend;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresBackend;
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;
 
@@ -149,7 +153,35 @@ pub(crate) fn from_settings(
         ))),
         StateBackendKind::Memory => Ok(Arc::new(MemoryBackend::new())),
         StateBackendKind::Redis => redis_backend(settings),
+        StateBackendKind::Postgres => postgres_backend(settings),
     }
+}
+
+#[cfg(feature = "postgres")]
+fn postgres_backend(
+    settings: &MaintenanceSettings,
+) -> Result<Arc<dyn StateBackend>, SettingsError> {
+    let missing = || SettingsError::Backend {
+        key: "database_url",
+        reason: "`state_backend = \"postgres\"` needs it (postgres://user:pass@host/db)".to_owned(),
+    };
+    let url = settings.database_url.as_deref().ok_or_else(missing)?;
+    if url.trim().is_empty() {
+        return Err(missing());
+    }
+    let backend = PostgresBackend::new(url).map_err(|error| SettingsError::Backend {
+        key: "database_url",
+        reason: error.to_string(),
+    })?;
+    Ok(Arc::new(backend))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_backend(_: &MaintenanceSettings) -> Result<Arc<dyn StateBackend>, SettingsError> {
+    Err(SettingsError::Backend {
+        key: "state_backend",
+        reason: "the postgres backend needs maint-actix's `postgres` feature".to_owned(),
+    })
 }
 
 #[cfg(feature = "redis")]

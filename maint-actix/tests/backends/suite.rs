@@ -1,5 +1,7 @@
-//! One suite of checks, run over every state backend: `memory`, `local_file`
-//! and `redis` (on the server `MAINT_REDIS_URL` names; see `maint_test_support::redis`).
+//! One suite of checks, run over every state backend: `memory`, `local_file`,
+//! `redis` (on the server `MAINT_REDIS_URL` names; see `maint_test_support::redis`)
+//! and `postgres` (a database of each check's own on the server
+//! `MAINT_DATABASE_URL` names; see `maint_test_support::postgres`).
 //!
 //! Each check takes a [`Store`]: a way to open a backend on one store (a new
 //! backend instance each time for the file and Redis, the same shared one for
@@ -12,9 +14,9 @@
 //!
 //! One rule differs by backend, and the suite checks each: what a store that
 //! holds nothing reads as ([`Empty`]). The file and memory read it as off
-//! (Django's rule: no file is off); Redis reads it as unknown
-//! (`BackendError::Missing`), since a Redis that lost its data must not end
-//! a maintenance.
+//! (Django's rule: no file is off); Redis and PostgreSQL read it as unknown
+//! (`BackendError::Missing`), since a Redis that lost its data (or a table
+//! dropped and created again) must not end a maintenance.
 //!
 //! Issue 12 adds the change kept with the state (who, when, how): its
 //! round trip, its removal, a state written behind maint's back or a bad
@@ -35,13 +37,14 @@ use maint_actix::{
     backend::BackendError,
     backend::LocalFileBackend,
     backend::MemoryBackend,
+    backend::PostgresBackend,
     backend::RedisBackend,
     backend::StateBackend,
     bypass::BypassSecret,
     change::{Change, StateRecord, Via},
     state::{MAX_STATE_TEXT_LEN, Schedule},
 };
-use maint_test_support::{poll::poll_until, redis};
+use maint_test_support::{poll::poll_until, postgres, redis};
 
 use crate::logs;
 
@@ -205,11 +208,45 @@ fn open_redis(check: &str) -> Option<Store> {
     })
 }
 
+fn open_postgres(check: &str) -> Option<Store> {
+    let database = postgres::shared(&format!("backends::suite::postgres_backend::{check}"))?;
+    let url = database.url.clone();
+    let location = PostgresBackend::new(&url).expect("valid URL").describe();
+    let (writer, reader) = (database.raw(), database.raw());
+    let (change_writer, change_reader) = (database.raw(), database.raw());
+    let host_writer = database.raw();
+    Some(Store {
+        name: "postgres",
+        open: Box::new(move || Arc::new(PostgresBackend::new(&url).expect("valid URL"))),
+        // A plain UPDATE (or INSERT), as another program writes it: no NOTIFY.
+        write_raw: Some(Box::new(move |text| writer.set_state("", text))),
+        read_raw: Some(Box::new(move || reader.state(""))),
+        // A text column holds UTF-8 only: PostgreSQL refuses other bytes, so
+        // bytes that are not UTF-8 arrive with replacement characters.
+        write_raw_change: Some(Box::new(move |bytes| {
+            change_writer.set_change("", &String::from_utf8_lossy(bytes))
+        })),
+        read_raw_change: Some(Box::new(move || change_reader.change(""))),
+        // A host's row holds the record's state text in its `state` column.
+        write_raw_host: Some(Box::new(move |text| {
+            let record: serde_json::Value = serde_json::from_str(text).expect("a JSON record");
+            host_writer.set_state(
+                "shop.example.com",
+                record["state"].as_str().expect("a state"),
+            )
+        })),
+        location,
+        empty: Empty::Unknown,
+        _keep: Box::new(database),
+    })
+}
+
 macro_rules! suite {
     ($($check:ident),+ $(,)?) => {
         suite!(@backend memory_backend, open_memory; $($check),+);
         suite!(@backend local_file_backend, open_local_file; $($check),+);
         suite!(@backend redis_backend, open_redis; $($check),+);
+        suite!(@backend postgres_backend, open_postgres; $($check),+);
     };
     (@backend $module:ident, $open:ident; $($check:ident),+) => {
         mod $module {
