@@ -692,6 +692,21 @@ impl Case {
     }
 }
 
+/// Gives `host` its own `state`. Out of line: set-up code inlined into
+/// [`Prepared::new`] moves the inlining of the measured code (the counts of
+/// every case, `none` included, shifted by some 26 instructions when it was).
+#[inline(never)]
+fn set_host_state(
+    system: &actix_rt::SystemRunner,
+    maint: &MaintenanceMode,
+    host: &str,
+    state: MaintenanceState,
+) {
+    system
+        .block_on(maint.set_host(host, Some(state)))
+        .expect("the memory backend stores a host's state");
+}
+
 /// A service called through a trait object, so that every case runs the same code around it.
 pub trait CallStatus {
     /// Calls the service with `req`, drops the response, returns its status.
@@ -742,9 +757,7 @@ impl Prepared {
                 .expect("the memory backend stores the state");
         }
         if let Some((host, state)) = case.host_state() {
-            system
-                .block_on(maint.set_host(host, Some(state)))
-                .expect("the memory backend stores a host's state");
+            set_host_state(&system, &maint, host, state);
         }
         let routes = case.routes();
         let service: Box<dyn CallStatus> = match case {

@@ -122,6 +122,14 @@ impl Snapshot {
         if self.hosts.is_empty() {
             return &self.global;
         }
+        self.for_request_host(req)
+    }
+
+    /// [`for_request`](Self::for_request) once some host has a state of its
+    /// own; kept out of line so that the common case stays small where it is
+    /// inlined.
+    #[inline(never)]
+    fn for_request_host(&self, req: &HttpRequest) -> &StateView {
         host::of_request(req)
             .and_then(|name| self.for_host(name))
             .unwrap_or(&self.global)

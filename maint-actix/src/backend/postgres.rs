@@ -55,14 +55,13 @@ use tokio_postgres::{AsyncMessage, Client, Config, NoTls, error::SqlState};
 use super::{BackendError, StateBackend};
 use crate::{
     change::{self, StateRecord},
+    host::MAX_HOSTS,
     redact::{Secrets, redacted},
     state::{MAX_STATE_TEXT_LEN, MaintenanceState, StateFormatError},
 };
 
 /// The table holding the state, and the channel its changes are announced on.
 const TABLE: &str = "maint_state";
-/// The most hosts with a state of their own that are read (and can be set).
-const MAX_HOSTS: usize = 1000;
 /// The longest host name stored, in bytes (a DNS name is at most 253).
 const MAX_HOST_LEN: usize = 255;
 
