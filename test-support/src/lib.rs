@@ -7,6 +7,8 @@
 //!   and running a call with a time bound.
 //! - [`redis`]: the Redis server `MAINT_REDIS_URL` names, `redis-server`s of
 //!   a test's own, and a raw client.
+//! - [`redis_tls`]: a TLS-only `redis-server` of a test's own, with a CA and
+//!   a server certificate that `openssl` generates in the test run.
 //! - [`site`]: the driver of the real `example-site` binary: a site directory
 //!   with its config, running servers, an HTTP client with a cookie jar.
 //! - [`login`]: the users the tests log in as, the session cookie, the
@@ -25,6 +27,7 @@ pub mod login;
 pub mod poll;
 pub mod process;
 pub mod redis;
+pub mod redis_tls;
 pub mod site;
 
 /// Whether the tests run in CI (`CI` set and not empty), where the services

@@ -1,6 +1,7 @@
 //! The state backends: one suite of checks over every backend (`suite`),
 //! then the `local_file` backend through the middleware (`state_file`) and
-//! the `redis` backend against a real Redis (`redis_backend`). `logs`
+//! the `redis` backend against a real Redis (`redis_backend`) and over TLS
+//! (`redis_tls`). `logs`
 //! captures what maint logs, for the audit line of issue 12.
 //!
 //! The Redis tests use the server `MAINT_REDIS_URL` names, or a
@@ -9,5 +10,6 @@
 
 mod logs;
 mod redis_backend;
+mod redis_tls;
 mod state_file;
 mod suite;
