@@ -82,8 +82,15 @@ pub struct MaintenanceSettings {
     pub state_backend: StateBackendKind,
     /// `MAINTENANCE_MODE_STATE_FILE_PATH`.
     pub state_file_path: PathBuf,
-    /// Server of the `redis` backend.
+    /// Server of the `redis` backend: `redis://[user:password@]host[:port][/db]`,
+    /// or `rediss://` for TLS (trusting the system's root certificates unless
+    /// `redis_ca_file` is set).
     pub redis_url: String,
+    /// PEM file of the CA certificate(s) that signed the `rediss://` server's
+    /// certificate; only those are trusted then. Absent (the default): the
+    /// system's root certificates. Read once, when the backend is created: an
+    /// unreadable file or one without a certificate is an error at start.
+    pub redis_ca_file: Option<PathBuf>,
     /// Prefix of the `redis` backend's keys: the state is `{prefix}:state`, changes
     /// are announced on `{prefix}:changes`. One per site sharing a server.
     pub redis_key_prefix: String,
@@ -162,6 +169,7 @@ impl fmt::Debug for MaintenanceSettings {
             .field("state_backend", &self.state_backend)
             .field("state_file_path", &self.state_file_path)
             .field("redis_url", &crate::redact::redacted(&self.redis_url))
+            .field("redis_ca_file", &self.redis_ca_file)
             .field("redis_key_prefix", &self.redis_key_prefix)
             .field("redis_resync_seconds", &self.redis_resync_seconds)
             .field("redis_keep_last_state", &self.redis_keep_last_state)
@@ -214,6 +222,7 @@ impl Default for MaintenanceSettings {
             state_backend: StateBackendKind::LocalFile,
             state_file_path: PathBuf::from("maintenance_mode_state.txt"),
             redis_url: "redis://127.0.0.1:6379".to_owned(),
+            redis_ca_file: None,
             redis_key_prefix: "maint:default".to_owned(),
             redis_resync_seconds: 5.0,
             redis_keep_last_state: true,
@@ -358,6 +367,8 @@ optional_setters! {
     redirect_url: String,
     /// Sets `database_url`.
     database_url: String,
+    /// Sets `redis_ca_file`.
+    redis_ca_file: PathBuf,
 }
 
 /// Setters for the list settings.
@@ -423,6 +434,17 @@ pub enum SettingsError {
         key: &'static str,
         /// What is wrong.
         reason: String,
+    },
+    /// A file a setting names cannot be read.
+    #[error("cannot read `{key}` {}: {source}", path.display())]
+    UnreadableFile {
+        /// The setting.
+        key: &'static str,
+        /// The file as given.
+        path: PathBuf,
+        /// The OS reason.
+        #[source]
+        source: std::io::Error,
     },
     /// The state backend cannot be created.
     #[error("cannot set up the `{key}` state backend: {reason}")]
@@ -491,6 +513,7 @@ mod tests {
         );
         assert_eq!(s.redis_url, "redis://127.0.0.1:6379");
         assert_eq!(s.database_url, None);
+        assert_eq!(s.redis_ca_file, None);
         assert!(!s.state_backend_fallback_value);
         assert_eq!(s.admin_url, "/admin/");
         assert_eq!(s.response_type, ResponseType::Html);
@@ -510,6 +533,7 @@ mod tests {
             state_backend = "memory"
             state_file_path = "/tmp/x.txt"
             redis_url = "redis://127.0.0.1:7000"
+            redis_ca_file = "/etc/maint/ca.pem"
             redis_key_prefix = "maint:shop"
             redis_resync_seconds = 2.5
             redis_keep_last_state = false
@@ -543,6 +567,7 @@ mod tests {
             .state_backend(StateBackendKind::Memory)
             .state_file_path("/tmp/x.txt")
             .redis_url("redis://127.0.0.1:7000")
+            .redis_ca_file("/etc/maint/ca.pem")
             .redis_key_prefix("maint:shop")
             .redis_resync_seconds(2.5)
             .redis_keep_last_state(false)

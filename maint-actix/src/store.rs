@@ -354,12 +354,17 @@ impl StateStore {
         if same && problem == current.hosts_problem {
             return;
         }
+        // A backend that cannot be read at all says so once, for the global
+        // state; the hosts' own line is for a problem of the hosts alone.
+        let global_readable = current.problem.is_none();
         match (&problem, &current.hosts_problem) {
-            (Some(problem), None) => tracing::warn!(
+            (Some(problem), None) if global_readable => tracing::warn!(
                 error = %problem,
                 "per-host maintenance states unreadable; keeping the last ones read"
             ),
-            (None, Some(_)) => tracing::info!("per-host maintenance states readable again"),
+            (None, Some(_)) if global_readable => {
+                tracing::info!("per-host maintenance states readable again")
+            }
             _ => {}
         }
         let hosts = if same {
@@ -455,7 +460,10 @@ fn initial_snapshot(fixed: Option<bool>, fallback: bool, backend: &dyn StateBack
     match pollster::block_on(backend.get_hosts()) {
         Ok(read) => snapshot.hosts = host_views(read),
         Err(error) => {
-            tracing::warn!(%error, "per-host maintenance states unreadable; only the global state applies");
+            // An unreadable backend was reported with the global state.
+            if snapshot.problem.is_none() {
+                tracing::warn!(%error, "per-host maintenance states unreadable; only the global state applies");
+            }
             snapshot.hosts_problem = Some(error.to_string());
         }
     }

@@ -10,6 +10,8 @@
 //! - [`postgres`]: a database of the test's own on the server
 //!   `MAINT_DATABASE_URL` names, PostgreSQL clusters of a test's own, and a
 //!   raw client.
+//! - [`redis_tls`]: a TLS-only `redis-server` of a test's own, with a CA and
+//!   a server certificate that `openssl` generates in the test run.
 //! - [`site`]: the driver of the real `example-site` binary: a site directory
 //!   with its config, running servers, an HTTP client with a cookie jar.
 //! - [`login`]: the users the tests log in as, the session cookie, the
@@ -29,6 +31,7 @@ pub mod poll;
 pub mod postgres;
 pub mod process;
 pub mod redis;
+pub mod redis_tls;
 pub mod site;
 
 /// Whether the tests run in CI (`CI` set and not empty), where the services

@@ -9,6 +9,8 @@
 //!   write, so the state survives a `SIGKILL` and a restart on the same port.
 //! - [`Raw`]: a plain Redis client, for what another tool (or a Django site)
 //!   sees and writes, bypassing the backend.
+//! - [`TlsRedis`](crate::redis_tls::TlsRedis): a `redis-server` of the
+//!   test's own that speaks TLS only, with a CA generated in the test run.
 //!
 //! Skipping: without `MAINT_REDIS_URL` (or without `redis-server` on `PATH`)
 //! a test prints a loud `SKIPPED` line to stderr and returns, unless `CI` is
@@ -54,7 +56,7 @@ pub fn unavailable(test: &str, reason: &str) {
     let _ = writeln!(
         std::io::stderr(),
         "\n!!!!!!!! SKIPPED {test}: {reason}. Set {URL_VAR} (e.g. redis://127.0.0.1:6379) \
-         and put redis-server on PATH to run it; .ci/run does both. !!!!!!!!\n"
+         and put redis-server (and openssl, for TLS) on PATH to run it; .ci/run does both. !!!!!!!!\n"
     );
 }
 
@@ -141,6 +143,19 @@ impl Raw {
             url: url.to_owned(),
             client: redis::Client::open(url)
                 .unwrap_or_else(|e| panic!("invalid Redis URL {url}: {e}")),
+        }
+    }
+
+    /// A client of a `rediss://` server that trusts only the CA certificates in `ca_pem`.
+    pub fn with_ca(url: &str, ca_pem: &[u8]) -> Self {
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(ca_pem.to_vec()),
+        };
+        Self {
+            url: url.to_owned(),
+            client: redis::Client::build_with_tls(url, certificates)
+                .unwrap_or_else(|e| panic!("invalid TLS Redis URL {url} or CA: {e}")),
         }
     }
 
@@ -460,7 +475,7 @@ impl OwnRedis {
 
 /// `redis-server` on `PATH`; `None` after [`unavailable`] without one.
 #[track_caller]
-fn program_or_unavailable(test: &str) -> Option<PathBuf> {
+pub(crate) fn program_or_unavailable(test: &str) -> Option<PathBuf> {
     let program = redis_server_path();
     if program.is_none() {
         unavailable(test, "redis-server is not on PATH");

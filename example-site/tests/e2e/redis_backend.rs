@@ -2,6 +2,9 @@
 //! (`[maintenance] state_backend = "redis"`): several instances on one Redis
 //! switched by the command from another process, Redis killed under load,
 //! Redis absent at start-up, and setting the state while Redis is down.
+//! Over TLS (`rediss://`, a TLS-only server of the test's own with a CA
+//! generated in the run): with `redis_ca_file`, with the system's roots
+//! (`SSL_CERT_FILE`), and a bad `redis_ca_file` failing at start.
 //!
 //! The multi-instance test uses the shared server (`MAINT_REDIS_URL`, a key
 //! prefix of its own); the tests that kill Redis start a `redis-server` of
@@ -21,7 +24,8 @@ use maint_test_support::{
     poll::poll_until,
     process::free_port,
     redis::{self, OwnRedis, state_key, unique_prefix},
-    site::{Agent, Server, Site, agent, toml_string},
+    redis_tls::TlsRedis,
+    site::{Agent, Server, Site, agent, toml_path, toml_string},
 };
 
 use crate::EXAMPLE_SITE;
@@ -502,4 +506,85 @@ fn flushed_redis_keeps_the_site_in_maintenance_and_logs_it_once() {
     time_until(&server, &Answer::Served, run.exited).expect("maintenance off");
     assert_eq!(redis.raw().get(&state_key(&prefix)).as_deref(), Some("0"));
     assert_eq!(site.status(), "off");
+}
+
+// ---------------------------------------------------------------------------
+// Over TLS.
+
+/// The contract's bound for a serving process to see the command's change.
+const CONTRACT_LIMIT: Duration = Duration::from_secs(1);
+
+/// `rediss://` with `redis_ca_file`: the command (another process) switches
+/// a serving instance on and off within a second, over TLS both ways (the
+/// server has no plain port).
+#[test]
+fn rediss_with_redis_ca_file_the_command_switches_the_site() {
+    let Some(redis) = TlsRedis::start_new("e2e::redis_backend::rediss_with_ca_file") else {
+        return;
+    };
+    let prefix = unique_prefix("e2e_rediss_with_ca_file");
+    let config = format!(
+        "{}\nredis_ca_file = {}",
+        redis_config(&redis.url(), &prefix),
+        toml_path(&redis.ca().cert)
+    );
+    let site = EXAMPLE_SITE.site(&config);
+    let server = site.start();
+    redis.raw().await_subscribers(&prefix, 1);
+    toggle_and_time(&site, &server, &[]);
+    assert_eq!(redis.raw().get(&state_key(&prefix)).as_deref(), Some("0"));
+}
+
+/// `rediss://` without `redis_ca_file` trusts the system's roots, which
+/// OpenSSL's `SSL_CERT_FILE` extends here with the test's CA.
+#[test]
+fn rediss_without_redis_ca_file_trusts_the_system_roots() {
+    let Some(redis) = TlsRedis::start_new("e2e::redis_backend::rediss_system_roots") else {
+        return;
+    };
+    let prefix = unique_prefix("e2e_rediss_system_roots");
+    let site = EXAMPLE_SITE.site(&redis_config(&redis.url(), &prefix));
+    let ca = redis.ca().cert.display().to_string();
+    let env = [("SSL_CERT_FILE", ca.as_str())];
+    let server = site.start_with_env(&env);
+    redis.raw().await_subscribers(&prefix, 1);
+    toggle_and_time(&site, &server, &env);
+
+    // Without the variable the test's CA is trusted by nobody: refused, and said so.
+    let run = site.command(&["on"]);
+    assert!(!run.status.success(), "{run:?}");
+    assert!(run.stderr.contains("certificate"), "{run:?}");
+    assert_eq!(redis.raw().get(&state_key(&prefix)).as_deref(), Some("0"));
+}
+
+/// `on` then `off` by the command, each seen by `server` within the contract's second.
+fn toggle_and_time(site: &Site, server: &Server, env: &[(&str, &str)]) {
+    for (word, wanted) in [("on", Answer::Maintenance), ("off", Answer::Served)] {
+        let run = site.command_with_env(&[word], env);
+        run.assert_success();
+        let took = time_until(server, &wanted, run.exited).unwrap_or_else(|| {
+            panic!(
+                "`{word}` not seen within {POLL_DEADLINE:?}; stderr:\n{}",
+                server.stderr()
+            )
+        });
+        println!("over TLS, `maintenance_mode {word}` was seen after {took:?}");
+        assert!(took < CONTRACT_LIMIT, "`{word}` took {took:?}");
+    }
+}
+
+/// A `redis_ca_file` that does not exist: the server and the command exit
+/// at start with one line naming the key.
+#[test]
+fn a_missing_redis_ca_file_fails_at_start_naming_the_key() {
+    let config = format!(
+        "{}\nredis_ca_file = \"no-such-ca.pem\"",
+        redis_config("rediss://127.0.0.1:6380", "maint:e2e:bad_ca")
+    );
+    let site = EXAMPLE_SITE.site(&config);
+    for run in [site.serve_expecting_exit(), site.command(&["status"])] {
+        let line = run.assert_one_line_failure();
+        assert!(line.contains("redis_ca_file"), "{line}");
+        assert!(line.contains("no-such-ca.pem"), "{line}");
+    }
 }

@@ -193,7 +193,12 @@ fn redis_backend(settings: &MaintenanceSettings) -> Result<Arc<dyn StateBackend>
             reason: format!("{resync} is not a positive number of seconds"),
         });
     }
-    let backend = RedisBackend::new(&settings.redis_url, &settings.redis_key_prefix)
+    let (url, prefix) = (&settings.redis_url, &settings.redis_key_prefix);
+    let backend = match &settings.redis_ca_file {
+        None => RedisBackend::new(url, prefix),
+        Some(path) => RedisBackend::with_ca_pem(url, prefix, &read_redis_ca_file(settings, path)?),
+    };
+    let backend = backend
         .map_err(|error| SettingsError::Backend {
             key: "redis_url",
             reason: error.to_string(),
@@ -201,6 +206,35 @@ fn redis_backend(settings: &MaintenanceSettings) -> Result<Arc<dyn StateBackend>
         .with_resync_interval(Duration::from_secs_f64(resync))
         .keep_last_state(settings.redis_keep_last_state);
     Ok(Arc::new(backend))
+}
+
+/// The PEM of `redis_ca_file`, checked here so that every fault of the file
+/// (or a CA without TLS) names that key.
+#[cfg(feature = "redis")]
+fn read_redis_ca_file(
+    settings: &MaintenanceSettings,
+    path: &std::path::Path,
+) -> Result<Vec<u8>, SettingsError> {
+    let key = "redis_ca_file";
+    if !redis::is_tls(&settings.redis_url) {
+        return Err(SettingsError::InvalidValue {
+            key,
+            reason: format!(
+                "a CA applies to TLS only, and redis_url {} is not rediss://",
+                crate::redact::redacted(&settings.redis_url)
+            ),
+        });
+    }
+    let pem = std::fs::read(path).map_err(|source| SettingsError::UnreadableFile {
+        key,
+        path: path.to_owned(),
+        source,
+    })?;
+    redis::check_ca_certificates(&pem).map_err(|reason| SettingsError::InvalidValue {
+        key,
+        reason: format!("{}: {reason}", path.display()),
+    })?;
+    Ok(pem)
 }
 
 #[cfg(not(feature = "redis"))]

@@ -25,6 +25,13 @@
 //! [`MAX_STATE_TEXT_LEN`] bytes is refused without being transferred. Errors
 //! quote at most a short prefix of a bad value, and never the URL's password.
 //!
+//! A `rediss://` URL connects over TLS (rustls): with the system's root
+//! certificates, or only the CA certificates of `redis_ca_file`
+//! ([`RedisBackend::with_ca_pem`]). The subscription uses the same client, so
+//! it goes over TLS with the same trust. A server whose certificate is not
+//! trusted is unreachable like any other: the fallback rules apply, and the
+//! reason (the TLS error) is logged once.
+//!
 //! All Redis I/O runs on a thread of the backend's own, so the backend works
 //! from any runtime (actix-web's workers, the refresher, a blocking command).
 
@@ -62,7 +69,8 @@ const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(1);
 ///     .unwrap();
 /// ```
 ///
-/// With settings alone: `state_backend = "redis"`, `redis_url`, `redis_key_prefix`.
+/// With settings alone: `state_backend = "redis"`, `redis_url`, `redis_key_prefix`,
+/// and for a `rediss://` server with a CA of its own, `redis_ca_file`.
 pub struct RedisBackend {
     /// Without its password.
     url: String,
@@ -115,14 +123,40 @@ impl RedisBackend {
     /// Nothing connects yet: an unreachable server is an error of the first read
     /// or write, not of construction.
     ///
+    /// A `rediss://` URL connects over TLS and trusts the system's root
+    /// certificates (managed Redis with a public certificate); for a server
+    /// whose certificate a CA of your own signed, see [`with_ca_pem`](Self::with_ca_pem).
+    ///
     /// Errors (and [`describe`](StateBackend::describe)) name the URL without
     /// its password, even a URL that does not parse.
     pub fn new(url: &str, key_prefix: &str) -> Result<Self, BackendError> {
+        Self::connect(url, key_prefix, None)
+    }
+
+    /// A backend on the `rediss://` server at `url` that trusts only the CA
+    /// certificates in `ca_pem` (PEM, one or more certificates; setting
+    /// `redis_ca_file`), for the command connection and the subscription alike.
+    ///
+    /// PEM without a certificate, a certificate that does not parse, or a
+    /// URL that is not `rediss://` is an error here, not at the first read.
+    ///
+    /// ```no_run
+    /// use maint_actix::backend::RedisBackend;
+    ///
+    /// let ca = std::fs::read("/etc/maint/redis-ca.pem").unwrap();
+    /// let backend =
+    ///     RedisBackend::with_ca_pem("rediss://:secret@redis.internal:6380", "maint:shop", &ca).unwrap();
+    /// ```
+    pub fn with_ca_pem(url: &str, key_prefix: &str, ca_pem: &[u8]) -> Result<Self, BackendError> {
+        Self::connect(url, key_prefix, Some(ca_pem))
+    }
+
+    fn connect(url: &str, key_prefix: &str, ca_pem: Option<&[u8]>) -> Result<Self, BackendError> {
         let secrets = Secrets::of(url);
         let shown = redacted(url);
-        let client = redis::Client::open(url).map_err(|error| BackendError::Unavailable {
+        let client = client(url, ca_pem).map_err(|reason| BackendError::Unavailable {
             backend: format!("redis {shown}"),
-            reason: secrets.hide(format!("invalid redis_url: {error}")),
+            reason: secrets.hide(reason),
         })?;
         let key = format!("{key_prefix}:state");
         let change_key = format!("{key_prefix}:change");
@@ -542,6 +576,63 @@ impl Worker {
     }
 }
 
+/// The client for `url`: with `ca_pem`, one that trusts only those CAs.
+/// The same client opens the command connection and the subscription, so
+/// both go over TLS with the same trust.
+fn client(url: &str, ca_pem: Option<&[u8]>) -> Result<redis::Client, String> {
+    if is_tls(url) {
+        ensure_crypto_provider();
+    }
+    let Some(pem) = ca_pem else {
+        return redis::Client::open(url).map_err(|error| format!("invalid redis_url: {error}"));
+    };
+    if !is_tls(url) {
+        return Err("redis_ca_file needs a rediss:// redis_url".to_owned());
+    }
+    check_ca_certificates(pem).map_err(|reason| format!("redis_ca_file: {reason}"))?;
+    let certificates = redis::TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem.to_vec()),
+    };
+    redis::Client::build_with_tls(url, certificates)
+        .map_err(|error| format!("invalid redis_url or redis_ca_file: {error}"))
+}
+
+/// Whether `url` asks for TLS.
+pub(crate) fn is_tls(url: &str) -> bool {
+    url.trim_start()
+        .get(..9)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("rediss://"))
+}
+
+/// An error when a certificate of `pem` does not parse or there is none (a
+/// key file, an empty file): an empty trust store would refuse every server,
+/// so it is refused at start instead.
+pub(crate) fn check_ca_certificates(pem: &[u8]) -> Result<(), String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+
+    let mut count = 0;
+    for certificate in CertificateDer::pem_slice_iter(pem) {
+        certificate.map_err(|error| format!("not a PEM certificate: {error}"))?;
+        count += 1;
+    }
+    if count == 0 {
+        return Err("no PEM certificate in it".to_owned());
+    }
+    Ok(())
+}
+
+/// rustls picks its crypto provider from its crate features. When another
+/// crate of the application enables a second one (aws-lc-rs), it picks none
+/// and every TLS connection would panic; then ring, the one maint enables,
+/// becomes the default. An application that installed its own keeps it.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Err: another thread installed one in between, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// Drops the connection after a failure: the next request opens a new one.
 fn forget_on_error<T>(
     connection: &mut Option<MultiplexedConnection>,
@@ -617,6 +708,15 @@ mod tests {
             error.to_string().contains("user:***@127.0.0.1:99999"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn tls_is_the_rediss_scheme_in_any_case() {
+        assert!(is_tls("rediss://host:6380"));
+        assert!(is_tls(" REDISS://:pw@host"));
+        assert!(!is_tls("redis://host:6379"));
+        assert!(!is_tls("redis+unix:///run/redis.sock"));
+        assert!(!is_tls("rediss"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The state backends: one suite of checks over every backend (`suite`),
 //! then the `local_file` backend through the middleware (`state_file`) and
-//! the `redis` backend against a real Redis (`redis_backend`) and the
-//! `postgres` backend against a real PostgreSQL (`postgres_backend`). `logs`
+//! the `redis` backend against a real Redis (`redis_backend`) and over TLS
+//! (`redis_tls`), and the `postgres` backend against a real PostgreSQL
+//! (`postgres_backend`). `logs`
 //! captures what maint logs, for the audit line of issue 12.
 //!
 //! The Redis tests use the server `MAINT_REDIS_URL` names, or a
@@ -13,5 +14,6 @@
 mod logs;
 mod postgres_backend;
 mod redis_backend;
+mod redis_tls;
 mod state_file;
 mod suite;

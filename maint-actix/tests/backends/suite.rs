@@ -1,7 +1,9 @@
 //! One suite of checks, run over every state backend: `memory`, `local_file`,
-//! `redis` (on the server `MAINT_REDIS_URL` names; see `maint_test_support::redis`)
-//! and `postgres` (a database of each check's own on the server
-//! `MAINT_DATABASE_URL` names; see `maint_test_support::postgres`).
+//! `redis` (on the server `MAINT_REDIS_URL` names; see `maint_test_support::redis`),
+//! `redis` again over TLS (`redis_tls_backend`: a TLS-only server of each
+//! check's own, trusted through `redis_ca_file`'s PEM) and `postgres` (a
+//! database of each check's own on the server `MAINT_DATABASE_URL` names; see
+//! `maint_test_support::postgres`).
 //!
 //! Each check takes a [`Store`]: a way to open a backend on one store (a new
 //! backend instance each time for the file and Redis, the same shared one for
@@ -44,7 +46,7 @@ use maint_actix::{
     change::{Change, StateRecord, Via},
     state::{MAX_STATE_TEXT_LEN, Schedule},
 };
-use maint_test_support::{poll::poll_until, postgres, redis};
+use maint_test_support::{poll::poll_until, postgres, redis, redis_tls::TlsRedis};
 
 use crate::logs;
 
@@ -241,12 +243,56 @@ fn open_postgres(check: &str) -> Option<Store> {
     })
 }
 
+/// The `redis` backend over `rediss://` on a TLS-only server of the check's
+/// own (a few hundred milliseconds to generate its CA and start it).
+fn open_redis_tls(check: &str) -> Option<Store> {
+    let server = TlsRedis::start_new(&format!("backends::suite::redis_tls_backend::{check}"))?;
+    let prefix = redis::unique_prefix(check);
+    let (url, ca) = (server.url(), server.ca().pem());
+    let key = redis::state_key(&prefix);
+    let change_key = format!("{prefix}:change");
+    let raw = server.raw();
+    let (hosts_writer, hosts_key) = (raw.clone(), format!("{prefix}:hosts"));
+    let (writer, reader, change_writer, change_reader) =
+        (raw.clone(), raw.clone(), raw.clone(), raw);
+    let (written, read) = (key.clone(), key.clone());
+    let (change_written, change_read) = (change_key.clone(), change_key);
+    Some(Store {
+        name: "redis over TLS",
+        open: Box::new(move || {
+            Arc::new(RedisBackend::with_ca_pem(&url, &prefix, &ca).expect("valid URL and CA"))
+        }),
+        write_raw: Some(Box::new(move |text| writer.set(&written, text))),
+        read_raw: Some(Box::new(move || reader.get(&read))),
+        write_raw_change: Some(Box::new(move |bytes| {
+            let _: () = change_writer
+                .query(::redis::cmd("SET").arg(&change_written).arg(bytes))
+                .unwrap_or_else(|e| panic!("SET {change_written}: {e}"));
+        })),
+        read_raw_change: Some(Box::new(move || change_reader.get(&change_read))),
+        write_raw_host: Some(Box::new(move |text| {
+            let _: () = hosts_writer
+                .query(
+                    ::redis::cmd("HSET")
+                        .arg(&hosts_key)
+                        .arg("shop.example.com")
+                        .arg(text),
+                )
+                .unwrap_or_else(|e| panic!("HSET {hosts_key}: {e}"));
+        })),
+        location: key,
+        empty: Empty::Unknown,
+        _keep: Box::new(server),
+    })
+}
+
 macro_rules! suite {
     ($($check:ident),+ $(,)?) => {
         suite!(@backend memory_backend, open_memory; $($check),+);
         suite!(@backend local_file_backend, open_local_file; $($check),+);
         suite!(@backend redis_backend, open_redis; $($check),+);
         suite!(@backend postgres_backend, open_postgres; $($check),+);
+        suite!(@backend redis_tls_backend, open_redis_tls; $($check),+);
     };
     (@backend $module:ident, $open:ident; $($check:ident),+) => {
         mod $module {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-/// The sections of the default set (`--only` empty); `soak` runs only when named.
+/// The sections of the default set (`--only` empty); `soak` and `redis-scale` run only when named.
 pub const DEFAULT_SECTIONS: [&str; 7] = [
     "fig1",
     "fig2",
@@ -33,7 +33,7 @@ pub struct Cli {
     #[arg(long)]
     pub quick: bool,
     /// Comma-separated sections: fig1,fig2,fig3,fig4,fig5,criterion,instructions (default: all),
-    /// and soak (only when named).
+    /// and soak, redis-scale (only when named).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// A/B pairs per figure (default 7, 3 with --quick).

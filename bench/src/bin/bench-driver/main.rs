@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! bench-driver --bin-dir target/release --workdir TMP --out target/bench-report.md
-//!              [--quick] [--only fig1,fig2,fig3,fig4,fig5,criterion,instructions,soak]
+//!              [--quick] [--only fig1,fig2,fig3,fig4,fig5,criterion,instructions,soak,redis-scale]
 //!              [--pairs 7] [--duration 3] [--connections 32] [--toggles 100] [--seconds 600]
 //!              [--wrk wrk] [--redis-server redis-server] [--django-venv DIR --django-project DIR]
 //!              [--criterion-dir target/criterion] [--command "bench/run ..."]
@@ -18,7 +18,9 @@
 //! to 127.0.0.1 only.
 //!
 //! `soak` ([`soak`]) is not a figure and runs only when `--only` names it;
-//! the driver then exits non-zero when the soak run fails.
+//! the driver then exits non-zero when the soak run fails. `redis-scale`
+//! ([`redis_scale`]) also runs only when named: it needs a few thousand open
+//! files, which `bench/run` raises the limit for.
 //!
 //! The benchmark app (`maint_bench`, the library) is only what is measured;
 //! everything that measures it is here, one module a job. A module uses only
@@ -44,6 +46,7 @@
 //! | [`instructions`] | the instruction-count section |
 //! | [`soak`] | the soak run: hostile clients, the toggler, the Redis killer, its table |
 //! | [`soak_section`] | the soak section |
+//! | [`redis_scale`] | issue 13: Redis server cost of 1,000 instances, fan-out of a change |
 
 mod callgrind;
 mod cli;
@@ -57,6 +60,7 @@ mod pairs;
 mod perf_stat;
 mod pinning;
 mod propagation;
+mod redis_scale;
 mod report;
 mod servers;
 mod soak;
@@ -117,6 +121,9 @@ fn run(cli: &Cli) -> Result<(), String> {
     }
     if cli.wants("instructions") {
         instructions::run(cli, &mut report)?;
+    }
+    if cli.names("redis-scale") {
+        redis_scale::run(cli, &mut report)?;
     }
     let soak_passed = if cli.names("soak") {
         soak_section::run(cli, &mut report)?
