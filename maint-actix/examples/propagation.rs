@@ -8,7 +8,8 @@
 //! Each round, a child process (`sh -c 'printf 1 > FILE'`) writes the state
 //! file; the time is counted from the child's exit to the first `is_on()`
 //! that sees the change, polled every 100 µs. Then the same for `0`. Writes
-//! are spread over the refresher's 50 ms poll period.
+//! are spread over 50 ms (the poll period when the directory cannot be
+//! watched); with notifications, no write waits for a poll.
 
 use std::{
     process::Command,
@@ -29,8 +30,9 @@ fn main() {
     let mut delays = Vec::with_capacity(rounds * 2);
     for round in 0..rounds * 2 {
         let on = round % 2 == 0;
-        // Spread the writes over the refresher's poll period, or every write
-        // would land just after a poll and measure only the worst case.
+        // Spread the writes over the fallback poll period, or without
+        // notifications every write would land just after a poll and
+        // measure only the worst case.
         std::thread::sleep(Duration::from_micros((round as u64 * 7_919) % 50_000));
         let status = Command::new("sh")
             .arg("-c")
@@ -51,7 +53,7 @@ fn main() {
     delays.sort();
     let at = |q: f64| delays[((delays.len() - 1) as f64 * q).round() as usize];
     println!(
-        "local_file propagation over {} changes: min {:.1} ms, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "local_file propagation over {} changes: min {:.2} ms, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         delays.len(),
         ms(delays[0]),
         ms(at(0.5)),

@@ -15,19 +15,24 @@
 //! or a socket there is an error at once), at most
 //! [`MAX_STATE_TEXT_LEN`] bytes of it, and a file whose metadata has not
 //! changed since the last read is not read again.
+//!
+//! Changes made by other processes arrive through the OS's file
+//! notifications (inotify on Linux) on the file's directory, with a slow
+//! safety poll for those no notification reports (a file changed on another
+//! machine over NFS); without notifications, the backend polls every 50 ms.
 
 use std::{
     collections::BTreeMap,
     fmt, fs,
     io::{self, Read, Write},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::{Duration, SystemTime},
 };
 
 use async_trait::async_trait;
 
-use super::{BackendError, StateBackend};
+use super::{BackendError, StateBackend, file_watch::FileWatch};
 use crate::{
     change::{self, Change, StateRecord},
     host,
@@ -41,8 +46,14 @@ const CHANGE_FILE_SUFFIX: &str = ".change.json";
 /// Suffix of the file of the hosts' own states, next to the state file.
 const HOSTS_FILE_SUFFIX: &str = ".hosts.json";
 
-/// Polling often is cheap because a read is one tiny local file.
-const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// How often the refresher re-reads a watched file anyway: a safety net for
+/// changes that no notification reports (a file changed on another machine
+/// over NFS), while an idle refresher wakes at most once a second.
+const DEFAULT_SAFETY_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How often the refresher re-reads a file whose directory cannot be
+/// watched: polling often is cheap because a read is one tiny local file.
+const FALLBACK_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Makes a temp file left by a crash recognisable next to the state file.
 const TEMP_FILE_PREFIX: &str = ".maintenance_mode_state.";
@@ -72,6 +83,15 @@ const STAMP_TRUSTED_AFTER: Duration = Duration::from_secs(2);
 /// its metadata (length, modification and change times, inode) changed since
 /// the last read; otherwise the last result is returned.
 ///
+/// Other processes' changes are seen at once: the refresher re-reads the file
+/// when the OS reports a change to it, its change file or its hosts file in their
+/// directory (inotify on Linux), and every [`poll_interval`](Self::with_poll_interval)
+/// (1 s) anyway, for changes no notification reports (a file changed on
+/// another machine over NFS, or a state file that is a symlink to another
+/// directory). When the directory cannot be watched (it does not exist when
+/// the refresher starts, or the OS's watch limit is reached), the backend
+/// says so once and polls every 50 ms instead, for as long as it lives.
+///
 /// The change that made the state (who, when, how) is kept in a second file
 /// next to it, `{name}.change.json`, so the state file itself stays in
 /// Django's format. It is written before the state file and names the state it
@@ -95,6 +115,9 @@ pub struct LocalFileBackend {
     poll_interval: Duration,
     /// The last file read and what it said, shared by clones (same path).
     last_read: Arc<Mutex<Option<LastRead>>>,
+    /// The watch on the file's directory, started on first use and shared by
+    /// clones: `None` when it could not be set up.
+    watch: Arc<OnceLock<Option<FileWatch>>>,
     /// How many times the file's content was read (for the tests).
     #[cfg(test)]
     reads: Arc<std::sync::atomic::AtomicUsize>,
@@ -173,7 +196,7 @@ struct LastRead {
 }
 
 impl LocalFileBackend {
-    /// A backend over the file at `path`, polled every 50 ms.
+    /// A backend over the file at `path`, watched for changes (see above).
     ///
     /// A relative `path` is joined onto the current directory now, so the
     /// backend keeps using the same file if the process later changes
@@ -181,23 +204,31 @@ impl LocalFileBackend {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: absolute(path.into()),
-            poll_interval: DEFAULT_POLL_INTERVAL,
+            poll_interval: DEFAULT_SAFETY_POLL_INTERVAL,
             last_read: Default::default(),
+            watch: Default::default(),
             #[cfg(test)]
             reads: Default::default(),
         }
     }
 
-    /// Sets how often the refresher re-reads the file to see changes made by
-    /// other processes.
+    /// Sets how often the refresher re-reads a watched file anyway, for
+    /// changes no notification reports (1 s unless set). A file that cannot
+    /// be watched is polled every 50 ms, or at this interval if it is shorter.
+    ///
+    /// Asking for the [`poll_interval`](StateBackend::poll_interval) (as the
+    /// refresher does) starts the watch.
     ///
     /// ```
     /// use std::time::Duration;
     /// use maint_actix::{backend::LocalFileBackend, backend::StateBackend};
     ///
-    /// let backend = LocalFileBackend::new("/var/run/maintenance_mode_state.txt")
-    ///     .with_poll_interval(Duration::from_secs(1));
-    /// assert_eq!(backend.poll_interval(), Some(Duration::from_secs(1)));
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let backend = LocalFileBackend::new(dir.path().join("maintenance_mode_state.txt"))
+    ///     .with_poll_interval(Duration::from_secs(10));
+    /// let watched = backend.subscribe().is_some();
+    /// let polled = if watched { Duration::from_secs(10) } else { Duration::from_millis(50) };
+    /// assert_eq!(backend.poll_interval(), Some(polled));
     /// ```
     #[must_use = "the builder returns the changed backend"]
     pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
@@ -208,6 +239,36 @@ impl LocalFileBackend {
     /// The file's path (absolute unless the current directory was unknown).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The watch on the file's directory, started on the first call; `None`
+    /// (said once) when it cannot be set up. The directory is not looked for
+    /// again: a backend that could not watch it polls for as long as it lives.
+    fn watch(&self) -> Option<&FileWatch> {
+        self.watch.get_or_init(|| self.start_watch()).as_ref()
+    }
+
+    fn start_watch(&self) -> Option<FileWatch> {
+        let names = [&self.path, &self.change_path(), &self.hosts_path()]
+            .map(|path| path.file_name().unwrap_or_default().to_owned());
+        let directory = self.directory();
+        match FileWatch::start(directory, names) {
+            Ok(watch) => Some(watch),
+            Err(error) => {
+                let polled = self.fallback_poll_interval();
+                // A missing directory was already reported at start-up.
+                if directory.is_dir() {
+                    tracing::warn!(directory = %directory.display(), %error, ?polled, "cannot watch the maintenance state file's directory; polling it instead");
+                } else {
+                    tracing::info!(directory = %directory.display(), %error, ?polled, "cannot watch the maintenance state file's directory; polling it instead");
+                }
+                None
+            }
+        }
+    }
+
+    fn fallback_poll_interval(&self) -> Duration {
+        self.poll_interval.min(FALLBACK_POLL_INTERVAL)
     }
 
     /// The file of the state's last change.
@@ -524,7 +585,14 @@ impl StateBackend for LocalFileBackend {
     }
 
     fn poll_interval(&self) -> Option<Duration> {
-        Some(self.poll_interval)
+        Some(match self.watch() {
+            Some(_) => self.poll_interval,
+            None => self.fallback_poll_interval(),
+        })
+    }
+
+    fn subscribe(&self) -> Option<tokio::sync::watch::Receiver<()>> {
+        self.watch().map(FileWatch::subscribe)
     }
 
     fn describe(&self) -> String {
@@ -569,7 +637,7 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::state::Schedule;
+    use crate::{runtime::test_log::logged, state::Schedule};
 
     const STATE_FILE: &str = "maintenance_mode_state.txt";
 
@@ -921,10 +989,33 @@ mod tests {
     }
 
     #[test]
-    fn poll_interval_defaults_to_50_ms_and_can_be_changed() {
-        let backend = LocalFileBackend::new(STATE_FILE);
-        assert_eq!(backend.poll_interval(), Some(Duration::from_millis(50)));
-        let backend = backend.with_poll_interval(Duration::from_secs(2));
-        assert_eq!(backend.poll_interval(), Some(Duration::from_secs(2)));
+    fn a_watched_file_is_polled_every_second_or_as_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = backend_in(&dir);
+        assert_eq!(backend.poll_interval(), Some(Duration::from_secs(1)));
+        assert!(backend.subscribe().is_some());
+        let backend = backend_in(&dir).with_poll_interval(Duration::from_secs(3));
+        assert_eq!(backend.poll_interval(), Some(Duration::from_secs(3)));
+    }
+
+    /// Issue 13: a directory that cannot be watched is polled every 50 ms
+    /// (or faster, if asked), and said once, by every clone together.
+    #[test]
+    fn an_unwatchable_directory_is_polled_every_50_ms_said_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalFileBackend::new(dir.path().join("missing").join(STATE_FILE));
+        let clone = backend.clone();
+        let log = logged(|| {
+            for _ in 0..3 {
+                assert_eq!(backend.poll_interval(), Some(Duration::from_millis(50)));
+                assert!(clone.subscribe().is_none());
+            }
+        });
+        assert_eq!(log.lines().count(), 1, "said once: {log}");
+        assert!(log.contains("cannot watch"), "{log}");
+        assert!(log.contains("missing"), "names the directory: {log}");
+        let faster = LocalFileBackend::new(dir.path().join("missing").join(STATE_FILE))
+            .with_poll_interval(Duration::from_millis(20));
+        assert_eq!(faster.poll_interval(), Some(Duration::from_millis(20)));
     }
 }

@@ -16,6 +16,7 @@ use crate::{
     state::{MaintenanceState, StateFormatError},
 };
 
+mod file_watch;
 mod local_file;
 mod memory;
 #[cfg(feature = "postgres")]
