@@ -73,16 +73,23 @@ fn without_port(authority: &str) -> Option<&str> {
     )
 }
 
-/// The host `req` asked for, without the port: `Host`, or the URI's authority
-/// (HTTP/2). Forwarding headers are not read: a per-host state names the host
-/// the site is served under, which proxies pass on in `Host`.
-pub(crate) fn of_request(req: &HttpRequest) -> Option<&str> {
+/// The host `req` asked for, without the port or a trailing dot, as bytes:
+/// `Host`, or the URI's authority (HTTP/2). Forwarding headers are not read:
+/// a per-host state names the host the site is served under, which proxies
+/// pass on in `Host`. Bytes, not text: a name that is not ASCII matches no
+/// stored host anyway, so it need not be checked.
+pub(crate) fn of_request(req: &HttpRequest) -> Option<&[u8]> {
     let authority = match req.headers().get(header::HOST) {
-        Some(value) => value.to_str().ok()?,
-        None => req.uri().authority()?.as_str(),
+        Some(value) => value.as_bytes(),
+        None => req.uri().authority()?.as_str().as_bytes(),
     };
-    let host = without_port(authority)?;
-    Some(host.strip_suffix('.').unwrap_or(host))
+    let host = if authority.first() == Some(&b'[') {
+        let end = memchr::memchr(b']', authority)?;
+        &authority[..=end]
+    } else {
+        memchr::memchr(b':', authority).map_or(authority, |colon| &authority[..colon])
+    };
+    Some(host.strip_suffix(b".").unwrap_or(host))
 }
 
 /// How backends store one host's record: JSON holding the state's text and
@@ -201,11 +208,11 @@ mod tests {
         let req = actix_web::test::TestRequest::default()
             .insert_header((header::HOST, "Shop.Example.com:8443"))
             .to_http_request();
-        assert_eq!(of_request(&req), Some("Shop.Example.com"));
+        assert_eq!(of_request(&req), Some(&b"Shop.Example.com"[..]));
         let req = actix_web::test::TestRequest::default()
             .insert_header((header::HOST, "[::1]:80"))
             .to_http_request();
-        assert_eq!(of_request(&req), Some("[::1]"));
+        assert_eq!(of_request(&req), Some(&b"[::1]"[..]));
         let req = actix_web::test::TestRequest::default().to_http_request();
         assert_eq!(of_request(&req), None);
     }

@@ -131,21 +131,30 @@ impl Snapshot {
     #[inline(never)]
     fn for_request_host(&self, req: &HttpRequest) -> &StateView {
         host::of_request(req)
-            .and_then(|name| self.for_host(name))
+            .and_then(|name| self.for_host_bytes(name))
             .unwrap_or(&self.global)
     }
 
     /// `name`'s own state (any case), when it has one.
     pub(crate) fn for_host(&self, name: &str) -> Option<&StateView> {
-        self.hosts
-            .binary_search_by(|entry| {
-                entry
-                    .host
-                    .bytes()
-                    .cmp(name.bytes().map(|b| b.to_ascii_lowercase()))
+        self.for_host_bytes(name.as_bytes())
+    }
+
+    /// A few hosts are compared one by one, length first; many are searched.
+    fn for_host_bytes(&self, name: &[u8]) -> Option<&StateView> {
+        const SCANNED: usize = 8;
+        let found = if self.hosts.len() <= SCANNED {
+            self.hosts.iter().find(|entry| {
+                entry.host.len() == name.len() && entry.host.as_bytes().eq_ignore_ascii_case(name)
             })
-            .ok()
-            .map(|at| &self.hosts[at].view)
+        } else {
+            let lower = |b: &u8| b.to_ascii_lowercase();
+            self.hosts
+                .binary_search_by(|entry| entry.host.bytes().cmp(name.iter().map(lower)))
+                .ok()
+                .map(|at| &self.hosts[at])
+        };
+        found.map(|entry| &entry.view)
     }
 }
 
@@ -578,6 +587,16 @@ mod tests {
         async fn set(&self, state: &MaintenanceState) -> Result<(), BackendError> {
             self.0.set(state).await
         }
+        async fn get_hosts(&self) -> Result<Vec<(String, StateRecord)>, BackendError> {
+            self.0.get_hosts().await
+        }
+        async fn set_host(
+            &self,
+            host: &str,
+            record: Option<&StateRecord>,
+        ) -> Result<(), BackendError> {
+            self.0.set_host(host, record).await
+        }
         fn poll_interval(&self) -> Option<Duration> {
             None
         }
@@ -691,6 +710,46 @@ mod tests {
         }
         fn poll_interval(&self) -> Option<Duration> {
             None
+        }
+    }
+
+    #[test]
+    fn requests_find_their_hosts_among_few_and_many() {
+        for count in [1, 8, 9, 40] {
+            let maint = memory_store(false);
+            let names: Vec<String> = (0..count)
+                .map(|i| format!("site-{i:02}.example.com"))
+                .collect();
+            for name in &names {
+                let record = StateRecord::new(MaintenanceState::On);
+                pollster::block_on(maint.write_host(name, Some(record))).unwrap();
+            }
+            let snapshot = maint.snapshot();
+            assert_eq!(snapshot.hosts.len(), count);
+            for name in &names {
+                let asked = format!("{}:8443", name.to_ascii_uppercase());
+                let req = actix_web::test::TestRequest::default()
+                    .insert_header(("host", asked.as_str()))
+                    .to_http_request();
+                assert!(
+                    snapshot.for_request(&req).state.is_active(),
+                    "{count}: {asked}"
+                );
+            }
+            for other in [
+                "site-99.example.com",
+                "example.com",
+                "site-0.example.com",
+                "",
+            ] {
+                let req = actix_web::test::TestRequest::default()
+                    .insert_header(("host", other))
+                    .to_http_request();
+                assert!(
+                    !snapshot.for_request(&req).state.is_active(),
+                    "{count}: {other}"
+                );
+            }
         }
     }
 
