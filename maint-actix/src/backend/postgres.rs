@@ -50,7 +50,7 @@ use std::{fmt, str::FromStr, time::Duration};
 use async_trait::async_trait;
 use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls, error::SqlState};
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls, config::SslMode, error::SqlState};
 
 use super::{BackendError, StateBackend};
 use crate::{
@@ -167,6 +167,8 @@ impl PostgresBackend {
     /// let backend = PostgresBackend::new("postgres://maint:secret@db.internal:5433/shop").unwrap();
     /// assert_eq!(backend.describe(), "postgres maint@db.internal:5433/shop table maint_state");
     /// assert!(PostgresBackend::new("postgres://maint:secret@db:99999/shop").is_err());
+    /// // No TLS: a URL that requires it is refused at once.
+    /// assert!(PostgresBackend::new("postgres://maint@db/shop?sslmode=require").is_err());
     /// ```
     pub fn new(url: &str) -> Result<Self, BackendError> {
         let mut secrets = Secrets::of(url);
@@ -180,6 +182,13 @@ impl PostgresBackend {
         }
         if config.get_hosts().is_empty() {
             return Err(invalid("it names no host".to_owned()));
+        }
+        // The backend connects without TLS (a small dependency tree); a URL
+        // that demands it would only fail at every connection.
+        if config.get_ssl_mode() == SslMode::Require {
+            return Err(invalid(
+                "sslmode=require: the postgres backend connects without TLS (use a private network, or a TLS-terminating proxy such as PgBouncer on the instance's host)".to_owned(),
+            ));
         }
         config
             .connect_timeout(CONNECT_TIMEOUT)
