@@ -23,6 +23,8 @@ mod memory;
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod remote;
 
 pub use local_file::LocalFileBackend;
 pub use memory::MemoryBackend;

@@ -49,10 +49,13 @@ use std::{fmt, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use futures_util::{Stream, StreamExt, stream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls, config::SslMode, error::SqlState};
 
-use super::{BackendError, StateBackend};
+use super::{
+    BackendError, StateBackend,
+    remote::{Remote, Reply},
+};
 use crate::{
     change::{self, StateRecord},
     host::MAX_HOSTS,
@@ -116,17 +119,10 @@ const NOTIFY: &str = "SELECT pg_notify('maint_state', $1)";
 ///
 /// With settings alone: `state_backend = "postgres"`, `database_url`.
 pub struct PostgresBackend {
-    /// The server, user and database, without the password.
-    shown: String,
-    /// The URL's secrets, hidden in any error text that might quote them.
-    secrets: Secrets,
-    requests: mpsc::UnboundedSender<Request>,
-    changes: watch::Sender<()>,
-    resync_interval: Duration,
-    keep_last_state: bool,
+    /// Its thread, which holds the connections; described by the server,
+    /// user and database, without the password.
+    remote: Remote<Request>,
 }
-
-type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 enum Request {
     /// The row of this host (`""`: the global state).
@@ -148,7 +144,7 @@ struct Stored {
 impl fmt::Debug for PostgresBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresBackend")
-            .field("server", &self.shown)
+            .field("server", &self.remote.describe())
             .finish_non_exhaustive()
     }
 }
@@ -199,31 +195,19 @@ impl PostgresBackend {
             config.application_name("maint");
         }
         let shown = format!("postgres {} table {TABLE}", server(&config));
-        let (requests, received) = mpsc::unbounded_channel();
-        let (changes, _) = watch::channel(());
-        let worker = Worker {
-            config,
-            changes: changes.clone(),
-        };
-        crate::runtime::spawn_with_runtime("maint-postgres", move || worker.run(received))
-            .map_err(|error| BackendError::Unavailable {
-                backend: shown.clone(),
-                reason: format!("cannot start its thread: {error}"),
-            })?;
-        Ok(Self {
+        let remote = Remote::start(
+            "maint-postgres",
             shown,
             secrets,
-            requests,
-            changes,
-            resync_interval: Duration::from_secs(5),
-            keep_last_state: true,
-        })
+            move |requests, changes| Worker { config, changes }.run(requests),
+        )?;
+        Ok(Self { remote })
     }
 
     /// How often the state is re-read even without a notification (default 5 s).
     #[must_use]
     pub fn with_resync_interval(mut self, interval: Duration) -> Self {
-        self.resync_interval = interval;
+        self.remote.resync_interval = interval;
         self
     }
 
@@ -231,26 +215,8 @@ impl PostgresBackend {
     /// Redis) or switches to `state_backend_fallback_value`.
     #[must_use]
     pub fn keep_last_state(mut self, keep: bool) -> Self {
-        self.keep_last_state = keep;
+        self.remote.keep_last_state = keep;
         self
-    }
-
-    fn unavailable(&self, reason: impl Into<String>) -> BackendError {
-        BackendError::Unavailable {
-            backend: self.describe(),
-            reason: self.secrets.hide(reason.into()),
-        }
-    }
-
-    async fn ask<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> Result<T, BackendError> {
-        let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(request(reply))
-            .map_err(|_| self.unavailable("its thread has stopped"))?;
-        answer
-            .await
-            .map_err(|_| self.unavailable("its thread has stopped"))?
-            .map_err(|reason| self.unavailable(reason))
     }
 
     /// The record of a row read at `location`.
@@ -294,7 +260,11 @@ impl StateBackend for PostgresBackend {
     }
 
     async fn get_record(&self) -> Result<StateRecord, BackendError> {
-        match self.ask(|reply| Request::Get(String::new(), reply)).await? {
+        match self
+            .remote
+            .ask(|reply| Request::Get(String::new(), reply))
+            .await?
+        {
             Some(stored) => self.record(self.describe(), stored),
             None => Err(BackendError::Missing {
                 location: self.describe(),
@@ -304,7 +274,8 @@ impl StateBackend for PostgresBackend {
 
     async fn set_record(&self, record: &StateRecord) -> Result<(), BackendError> {
         let row = (record.state.to_text(), change::change_text(record));
-        self.ask(|reply| Request::Set(String::new(), Some(row), reply))
+        self.remote
+            .ask(|reply| Request::Set(String::new(), Some(row), reply))
             .await
     }
 
@@ -312,9 +283,9 @@ impl StateBackend for PostgresBackend {
     /// silently following the global state. A host row that is not a state
     /// is an error naming the host.
     async fn get_hosts(&self) -> Result<Vec<(String, StateRecord)>, BackendError> {
-        let rows = self.ask(Request::GetHosts).await?;
+        let rows = self.remote.ask(Request::GetHosts).await?;
         if rows.len() > MAX_HOSTS {
-            return Err(self.unavailable(format!(
+            return Err(self.remote.unavailable(format!(
                 "more than {MAX_HOSTS} hosts have a state of their own"
             )));
         }
@@ -330,30 +301,31 @@ impl StateBackend for PostgresBackend {
     /// 255 bytes, and a new host beyond 1,000 (`MAX_HOSTS`).
     async fn set_host(&self, host: &str, record: Option<&StateRecord>) -> Result<(), BackendError> {
         if host.is_empty() || host.len() > MAX_HOST_LEN {
-            return Err(self.unavailable(format!(
+            return Err(self.remote.unavailable(format!(
                 "a host name must be 1 to {MAX_HOST_LEN} bytes, not {}",
                 host.len()
             )));
         }
         let row = record.map(|record| (record.state.to_text(), change::change_text(record)));
-        self.ask(|reply| Request::Set(host.to_owned(), row, reply))
+        self.remote
+            .ask(|reply| Request::Set(host.to_owned(), row, reply))
             .await
     }
 
     fn poll_interval(&self) -> Option<Duration> {
-        Some(self.resync_interval)
+        Some(self.remote.resync_interval)
     }
 
     fn subscribe(&self) -> Option<watch::Receiver<()>> {
-        Some(self.changes.subscribe())
+        Some(self.remote.subscribe())
     }
 
     fn keeps_last_state_on_error(&self) -> bool {
-        self.keep_last_state
+        self.remote.keep_last_state
     }
 
     fn describe(&self) -> String {
-        self.shown.clone()
+        self.remote.describe()
     }
 }
 

@@ -40,9 +40,12 @@ use std::{fmt, time::Duration};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::aio::MultiplexedConnection;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
-use super::{BackendError, StateBackend};
+use super::{
+    BackendError, StateBackend,
+    remote::{Remote, Reply},
+};
 use crate::{
     change::{self, StateRecord},
     host,
@@ -74,30 +77,26 @@ const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(1);
 pub struct RedisBackend {
     /// Without its password.
     url: String,
-    /// The URL's secrets, hidden in any error text that might quote them.
-    secrets: Secrets,
     key: String,
-    requests: mpsc::UnboundedSender<Request>,
-    changes: watch::Sender<()>,
-    resync_interval: Duration,
-    keep_last_state: bool,
+    /// Its thread, which holds the connections.
+    remote: Remote<Request>,
 }
 
 /// A read's answer: the state's value and its change's, or why not.
-type ReadReply = oneshot::Sender<Result<(Fetched, Option<Vec<u8>>), String>>;
+type ReadReply = Reply<(Fetched, Option<Vec<u8>>)>;
 
 enum Request {
     Get(ReadReply),
     /// The state's text and its change's.
-    Set(String, Option<String>, oneshot::Sender<Result<(), String>>),
+    Set(String, Option<String>, Reply<()>),
     /// Every host's field of the hosts' hash.
     GetHosts(HostsReply),
     /// One host's record (`None`: remove the host's field).
-    SetHost(String, Option<String>, oneshot::Sender<Result<(), String>>),
+    SetHost(String, Option<String>, Reply<()>),
 }
 
 /// The hosts' hash, field by field, or why not.
-type HostsReply = oneshot::Sender<Result<Vec<(Vec<u8>, Vec<u8>)>, String>>;
+type HostsReply = Reply<Vec<(Vec<u8>, Vec<u8>)>>;
 
 /// What a read found under the key.
 enum Fetched {
@@ -162,37 +161,35 @@ impl RedisBackend {
         let change_key = format!("{key_prefix}:change");
         let hosts_key = format!("{key_prefix}:hosts");
         let channel = format!("{key_prefix}:changes");
-        let (requests, received) = mpsc::unbounded_channel();
-        let (changes, _) = watch::channel(());
-        let worker = Worker {
-            client,
-            key: key.clone(),
-            change_key,
-            hosts_key,
-            channel,
-            changes: changes.clone(),
-        };
-        crate::runtime::spawn_with_runtime("maint-redis", move || worker.run(received)).map_err(
-            |error| BackendError::Unavailable {
-                backend: format!("redis {shown}"),
-                reason: format!("cannot start its thread: {error}"),
+        let described = format!("redis {shown} key {key}");
+        let worker_key = key.clone();
+        let remote = Remote::start(
+            "maint-redis",
+            described,
+            secrets,
+            move |requests, changes| {
+                let worker = Worker {
+                    client,
+                    key: worker_key,
+                    change_key,
+                    hosts_key,
+                    channel,
+                    changes,
+                };
+                worker.run(requests)
             },
         )?;
         Ok(Self {
             url: shown,
-            secrets,
             key,
-            requests,
-            changes,
-            resync_interval: Duration::from_secs(5),
-            keep_last_state: true,
+            remote,
         })
     }
 
     /// How often the state is re-read even without a message (default 5 s).
     #[must_use]
     pub fn with_resync_interval(mut self, interval: Duration) -> Self {
-        self.resync_interval = interval;
+        self.remote.resync_interval = interval;
         self
     }
 
@@ -200,7 +197,7 @@ impl RedisBackend {
     /// switches to `state_backend_fallback_value`.
     #[must_use]
     pub fn keep_last_state(mut self, keep: bool) -> Self {
-        self.keep_last_state = keep;
+        self.remote.keep_last_state = keep;
         self
     }
 
@@ -209,32 +206,11 @@ impl RedisBackend {
         &self.key
     }
 
-    fn unavailable(&self, reason: impl Into<String>) -> BackendError {
-        BackendError::Unavailable {
-            backend: self.describe(),
-            reason: self.secrets.hide(reason.into()),
-        }
-    }
-
     fn corrupted(&self, source: StateFormatError) -> BackendError {
         BackendError::Corrupted {
             location: self.describe(),
             source,
         }
-    }
-
-    async fn ask<T>(
-        &self,
-        request: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Request,
-    ) -> Result<T, BackendError> {
-        let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(request(reply))
-            .map_err(|_| self.unavailable("its thread has stopped"))?;
-        answer
-            .await
-            .map_err(|_| self.unavailable("its thread has stopped"))?
-            .map_err(|reason| self.unavailable(reason))
     }
 }
 
@@ -251,7 +227,7 @@ impl StateBackend for RedisBackend {
     }
 
     async fn get_record(&self) -> Result<StateRecord, BackendError> {
-        let (fetched, change) = self.ask(Request::Get).await?;
+        let (fetched, change) = self.remote.ask(Request::Get).await?;
         let state = match fetched {
             Fetched::Missing => {
                 return Err(BackendError::Missing {
@@ -280,11 +256,13 @@ impl StateBackend for RedisBackend {
     async fn set_record(&self, record: &StateRecord) -> Result<(), BackendError> {
         let text = record.state.to_text();
         let change = change::change_text(record);
-        self.ask(|reply| Request::Set(text, change, reply)).await
+        self.remote
+            .ask(|reply| Request::Set(text, change, reply))
+            .await
     }
 
     async fn get_hosts(&self) -> Result<Vec<(String, StateRecord)>, BackendError> {
-        let fields = self.ask(Request::GetHosts).await?;
+        let fields = self.remote.ask(Request::GetHosts).await?;
         let mut hosts = Vec::with_capacity(fields.len());
         for (host, text) in fields {
             let host = String::from_utf8_lossy(&host).into_owned();
@@ -298,23 +276,25 @@ impl StateBackend for RedisBackend {
     async fn set_host(&self, host: &str, record: Option<&StateRecord>) -> Result<(), BackendError> {
         let host = host.to_owned();
         let text = record.map(host::record_text);
-        self.ask(|reply| Request::SetHost(host, text, reply)).await
+        self.remote
+            .ask(|reply| Request::SetHost(host, text, reply))
+            .await
     }
 
     fn poll_interval(&self) -> Option<Duration> {
-        Some(self.resync_interval)
+        Some(self.remote.resync_interval)
     }
 
     fn subscribe(&self) -> Option<watch::Receiver<()>> {
-        Some(self.changes.subscribe())
+        Some(self.remote.subscribe())
     }
 
     fn keeps_last_state_on_error(&self) -> bool {
-        self.keep_last_state
+        self.remote.keep_last_state
     }
 
     fn describe(&self) -> String {
-        format!("redis {} key {}", self.url, self.key)
+        self.remote.describe()
     }
 }
 
