@@ -272,18 +272,24 @@ impl StateStore {
 
     /// Makes `next` the snapshot; a new state (or the same state made by a
     /// new change) is logged, one line with the old and the new state, who
-    /// and how, and sent to subscribers.
+    /// and how, and sent to subscribers. Logged before the snapshot is
+    /// replaced: whoever sees the new state can count on its audit line.
+    /// Callers hold `io_lock` (or own the store), so nothing replaces the
+    /// snapshot between the load and the store.
     fn replace(&self, next: Snapshot) {
-        let current = Arc::new(next);
-        let previous = self.snapshot.swap(Arc::clone(&current));
-        if !Arc::ptr_eq(&previous.hosts, &current.hosts) {
-            self.log_host_changes(&previous.hosts, &current.hosts);
+        let previous = self.snapshot.load_full();
+        if !Arc::ptr_eq(&previous.hosts, &next.hosts) {
+            self.log_host_changes(&previous.hosts, &next.hosts);
         }
-        if previous.global.same_as(&current.global) {
-            return;
+        let changed = !previous.global.same_as(&next.global);
+        if changed {
+            self.log_change(None, &previous.global.state, &next.global);
         }
-        self.log_change(None, &previous.global.state, &current.global);
-        self.events.send_replace(current.global.record());
+        let record = changed.then(|| next.global.record());
+        self.snapshot.store(Arc::new(next));
+        if let Some(record) = record {
+            self.events.send_replace(record);
+        }
     }
 
     /// One line per host whose own state appeared, changed or went.
